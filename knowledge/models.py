@@ -1,0 +1,147 @@
+"""Sources, documents, chunks and the grants that decide who may see them.
+
+``principals`` on documents and chunks is a denormalised copy of "who may see this" (see
+knowledge/permissions.py for the vocabulary). Database triggers (migration 0002) keep it in step
+with grants and the "all staff" flags inside the same transaction, so the visibility filter can sit
+inside the vector-ranking SQL as one GIN-indexed array overlap, and row-level security can use it too.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
+from django.db import models
+from django.db.models import Q
+from pgvector.django import HnswIndex, VectorField
+
+from knowledge.querysets import ChunkQuerySet, DocumentQuerySet
+
+EMBEDDING_DIMENSIONS = 384
+
+
+class Source(models.Model):
+    class Kind(models.TextChoices):
+        UPLOAD = "upload", "Uploaded files"
+        FOLDER = "folder", "Server folder"
+        URL = "url", "Web pages"
+
+    name = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.UPLOAD)
+    # Kind-specific settings: {"path", "recursive", "include", "exclude"} or {"urls"}.
+    config = models.JSONField(default=dict, blank=True)
+    visible_to_all_staff = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Document(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="documents")
+    title = models.CharField(max_length=500)
+    uri = models.CharField(max_length=2000, help_text="Path within the source, file name or URL")
+    checksum = models.CharField(max_length=64, blank=True, help_text="sha256 of the bytes last ingested")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True, help_text="Why ingestion failed, in words")
+    metadata = models.JSONField(default=dict, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    visible_to_all_staff = models.BooleanField(default=False)
+    principals = ArrayField(models.TextField(), default=list, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DocumentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title", "id"]
+        constraints = [models.UniqueConstraint(fields=["source", "uri"], name="document_unique_uri_per_source")]
+        indexes = [GinIndex(fields=["principals"], name="document_principals_gin")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Chunk(models.Model):
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="chunks")
+    ordinal = models.PositiveIntegerField()
+    text = models.TextField()
+    metadata = models.JSONField(default=dict, blank=True, help_text="page, section, heading path")
+    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
+    embedding_model = models.CharField(max_length=200, blank=True)
+    search_vector = SearchVectorField(null=True)
+    principals = ArrayField(models.TextField(), default=list, blank=True, editable=False)
+
+    objects = ChunkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["document_id", "ordinal"]
+        constraints = [models.UniqueConstraint(fields=["document", "ordinal"], name="chunk_unique_ordinal")]
+        indexes = [
+            HnswIndex(
+                name="chunk_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
+            GinIndex(fields=["principals"], name="chunk_principals_gin"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.document_id}#{self.ordinal}"
+
+
+class Grant(models.Model):
+    """View access for one user or one group, on one source (all its documents) or one document."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="knowledge_grants"
+    )
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE, related_name="knowledge_grants")
+    source = models.ForeignKey(Source, null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
+    document = models.ForeignKey(Document, null=True, blank=True, on_delete=models.CASCADE, related_name="grants")
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="grant_to_user_xor_group",
+                violation_error_message="A grant is for exactly one user or one group.",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__isnull=False, document__isnull=True)
+                | Q(source__isnull=True, document__isnull=False),
+                name="grant_on_source_xor_document",
+                violation_error_message="A grant is on exactly one source or one document.",
+            ),
+            models.UniqueConstraint(
+                fields=["user", "group", "source", "document"],
+                nulls_distinct=False,
+                name="grant_unique",
+                violation_error_message="This grant already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        who = f"user {self.user}" if self.user_id else f"group {self.group}"
+        what = f"source {self.source}" if self.source_id else f"document {self.document}"
+        return f"{who} may view {what}"

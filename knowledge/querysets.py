@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Self
+
+from django.db import models
+
+from knowledge.permissions import AnyUser, visible_filter
+
+if TYPE_CHECKING:
+    from knowledge.models import Chunk, Document  # noqa: F401
+
+
+class VisibleQuerySet(models.QuerySet):
+    def visible_to(self, user: AnyUser) -> Self:
+        """Rows this user may see; composes with ORDER BY embedding <=> q (the filter is a WHERE)."""
+        return self.filter(visible_filter(user))
+
+
+class DocumentQuerySet(VisibleQuerySet):
+    pass
+
+
+class ChunkQuerySet(VisibleQuerySet):
+    pass

@@ -1,0 +1,81 @@
+"""Telling PostgreSQL who is asking, so row-level security can apply the visibility rule.
+
+Two transaction-local settings are read by the policies of migration 0002:
+``enclave.user_id`` (the requesting user; empty = nobody, who sees no documents) and
+``enclave.system`` ("on" only for ingestion and maintenance work that must touch every document).
+Both are set with ``set_config(..., is_local => true)``, so they vanish when the transaction ends
+and can never leak from one request to the next on a reused connection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from django.db import connection, transaction
+from django.http import HttpRequest, HttpResponseBase
+
+from knowledge.permissions import AnyUser
+
+USER_SETTING = "enclave.user_id"
+SYSTEM_SETTING = "enclave.system"
+
+
+def _read() -> tuple[str, str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT coalesce(current_setting(%s, true), ''), coalesce(current_setting(%s, true), '')",
+            [USER_SETTING, SYSTEM_SETTING],
+        )
+        user_id, system = cursor.fetchone()
+    return user_id, system
+
+
+def _apply(user_id: str, system: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT set_config(%s, %s, true), set_config(%s, %s, true)",
+            [USER_SETTING, user_id, SYSTEM_SETTING, system],
+        )
+
+
+@contextmanager
+def _database_identity(user_id: str, system: str) -> Iterator[None]:
+    with transaction.atomic():
+        previous = _read()
+        _apply(user_id, system)
+        yield
+        # Only on a clean exit: after an error the enclosing savepoint or transaction is rolled
+        # back, and PostgreSQL reverts the settings with it.
+        _apply(*previous)
+
+
+def _user_id_of(user: AnyUser | None) -> str:
+    if user is None or not user.is_authenticated or not user.is_active:
+        return ""
+    return str(user.pk)
+
+
+def acting_as(user: AnyUser | None) -> AbstractContextManager[None]:
+    """Run the block in a transaction in which the database sees ``user`` as the one asking."""
+    return _database_identity(_user_id_of(user), "off")
+
+
+def acting_as_system() -> AbstractContextManager[None]:
+    """Run the block with access to every document: for ingestion and maintenance, never requests."""
+    return _database_identity("", "on")
+
+
+class RowLevelSecurityMiddleware:
+    """Wrap each request in a transaction that carries the signed-in user's id to PostgreSQL.
+
+    A streaming response body runs after this returns, outside the transaction; such views must
+    open their own ``acting_as`` block, and anything that forgets sees no documents at all.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        with acting_as(getattr(request, "user", None)):
+            return self.get_response(request)

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import Group
+
+from accounts.models import Role, User
+from knowledge.models import Document, Source
+from knowledge.rls import acting_as_system
+from knowledge.services.grants import grant_create
+from tests.factories import ChunkFactory, DocumentFactory, GroupFactory, SourceFactory, UserFactory
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment: None, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Create and migrate the test database as the owner role; tests then run as the runtime role.
+
+    pytest-django would set up only the aliases tests ask for ("default"), but "default" is a
+    mirror of "owner" (see config/settings.py), so the owner alias must be set up explicitly.
+    """
+    from django.db import connections
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default", "owner"})
+    yield
+    with django_db_blocker.unblock():
+        connections.close_all()  # the owner cannot drop a database the runtime role is connected to
+        teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture
+def system(db: None) -> Iterator[None]:
+    """Everything in the test body may write documents and chunks, as ingestion does."""
+    with acting_as_system():
+        yield
+
+
+@dataclass
+class People:
+    alice: User  # granted directly
+    bob: User  # in a granted group
+    charlie: User  # outsider
+    admin: User  # knowledge admin
+    hr: Group
+
+
+@pytest.fixture
+def people(db: None) -> People:
+    hr = GroupFactory(name="hr")
+    bob = UserFactory(username="bob")
+    bob.groups.add(hr)
+    return People(
+        alice=UserFactory(username="alice"),
+        bob=bob,
+        charlie=UserFactory(username="charlie"),
+        admin=UserFactory(username="admin", role=Role.KNOWLEDGE_ADMIN),
+        hr=hr,
+    )
+
+
+@dataclass
+class Corpus:
+    handbook: Source  # granted to alice (user) and hr (group)
+    salaries: Document  # in the handbook
+    notices: Source  # visible to all staff
+    notice: Document
+    memo: Document  # a document granted only to alice, in an ungranted source
+
+
+@pytest.fixture
+def corpus(people: People) -> Corpus:
+    with acting_as_system():
+        handbook = SourceFactory(name="HR handbook")
+        grant_create(user=people.alice, source=handbook)
+        grant_create(group=people.hr, source=handbook)
+        salaries = DocumentFactory(source=handbook, title="Salary bands")
+        ChunkFactory.create_batch(3, document=salaries)
+        notices = SourceFactory(name="Company notices", visible_to_all_staff=True)
+        notice = DocumentFactory(source=notices, title="Office closed Friday")
+        ChunkFactory(document=notice)
+        memo = DocumentFactory(source=SourceFactory(name="Board"), title="Board memo")
+        ChunkFactory(document=memo)
+        grant_create(user=people.alice, document=memo)
+    return Corpus(handbook=handbook, salaries=salaries, notices=notices, notice=notice, memo=memo)

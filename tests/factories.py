@@ -1,0 +1,64 @@
+"""factory_boy factories. Documents and chunks are written as the system (ingestion does the same)."""
+
+from __future__ import annotations
+
+import hashlib
+
+import factory
+from django.contrib.auth.models import Group
+
+from accounts.models import Role, User
+from knowledge.models import EMBEDDING_DIMENSIONS, Chunk, Document, Source
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = Role.STAFF
+    password = factory.django.Password("correct horse battery staple")
+
+
+class GroupFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Group
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"group{n}")
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    name = factory.Sequence(lambda n: f"Source {n}")
+
+
+class DocumentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Document
+
+    source = factory.SubFactory(SourceFactory)
+    title = factory.Sequence(lambda n: f"Document {n}")
+    uri = factory.LazyAttribute(lambda d: f"{d.title.lower().replace(' ', '-')}.txt")
+    checksum = factory.LazyAttribute(lambda d: hashlib.sha256(d.title.encode()).hexdigest())
+    status = Document.Status.READY
+
+
+def unit_vector(axis: int) -> list[float]:
+    vector = [0.0] * EMBEDDING_DIMENSIONS
+    vector[axis % EMBEDDING_DIMENSIONS] = 1.0
+    return vector
+
+
+class ChunkFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Chunk
+
+    document = factory.SubFactory(DocumentFactory)
+    ordinal = factory.Sequence(lambda n: n)
+    text = factory.LazyAttribute(lambda c: f"Text of chunk {c.ordinal}")
+    embedding = factory.LazyAttribute(lambda c: unit_vector(c.ordinal))
+    embedding_model = "test-unit-vectors"

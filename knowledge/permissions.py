@@ -17,9 +17,12 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
 
+from accounts.models import User
+
 ALL_STAFF = "staff"
 
-AnyUser = AbstractBaseUser | AnonymousUser
+# What request.user can be; selectors accept any of it and treat non-users as nobody.
+AnyUser = User | AbstractBaseUser | AnonymousUser
 
 
 def user_principal(user_id: int) -> str:
@@ -37,9 +40,9 @@ def sees_everything(user: AnyUser) -> bool:
 
 def principals_of(user: AnyUser) -> list[str]:
     """The principals a user acts as; empty for anonymous and deactivated users."""
-    if not user.is_authenticated or not user.is_active:
+    if not isinstance(user, User) or not user.is_active:
         return []
-    group_ids = user.groups.values_list("id", flat=True)  # type: ignore[union-attr]
+    group_ids = user.groups.values_list("id", flat=True)
     return [ALL_STAFF, user_principal(user.pk), *(group_principal(gid) for gid in group_ids)]
 
 

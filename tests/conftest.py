@@ -24,11 +24,18 @@ def django_db_setup(django_test_environment: None, django_db_blocker) -> Iterato
     from django.test.utils import setup_databases, teardown_databases
 
     with django_db_blocker.unblock():
-        config = setup_databases(verbosity=0, interactive=False, aliases={"default", "owner"})
+        # Django takes any collection of aliases; its stubs ask for a Mapping.
+        config = setup_databases(verbosity=0, interactive=False, aliases={"default", "owner"})  # type: ignore[arg-type]
     yield
     with django_db_blocker.unblock():
         connections.close_all()  # the owner cannot drop a database the runtime role is connected to
         teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
+    # PBKDF2 costs ~0.5 s a user on these machines; tests make many users and test no hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -49,14 +56,14 @@ class People:
 
 @pytest.fixture
 def people(db: None) -> People:
-    hr = GroupFactory(name="hr")
-    bob = UserFactory(username="bob")
+    hr = GroupFactory.create(name="hr")
+    bob = UserFactory.create(username="bob")
     bob.groups.add(hr)
     return People(
-        alice=UserFactory(username="alice"),
+        alice=UserFactory.create(username="alice"),
         bob=bob,
-        charlie=UserFactory(username="charlie"),
-        admin=UserFactory(username="admin", role=Role.KNOWLEDGE_ADMIN),
+        charlie=UserFactory.create(username="charlie"),
+        admin=UserFactory.create(username="admin", role=Role.KNOWLEDGE_ADMIN),
         hr=hr,
     )
 
@@ -73,15 +80,15 @@ class Corpus:
 @pytest.fixture
 def corpus(people: People) -> Corpus:
     with acting_as_system():
-        handbook = SourceFactory(name="HR handbook")
+        handbook = SourceFactory.create(name="HR handbook")
         grant_create(user=people.alice, source=handbook)
         grant_create(group=people.hr, source=handbook)
-        salaries = DocumentFactory(source=handbook, title="Salary bands")
+        salaries = DocumentFactory.create(source=handbook, title="Salary bands")
         ChunkFactory.create_batch(3, document=salaries)
-        notices = SourceFactory(name="Company notices", visible_to_all_staff=True)
-        notice = DocumentFactory(source=notices, title="Office closed Friday")
-        ChunkFactory(document=notice)
-        memo = DocumentFactory(source=SourceFactory(name="Board"), title="Board memo")
-        ChunkFactory(document=memo)
+        notices = SourceFactory.create(name="Company notices", visible_to_all_staff=True)
+        notice = DocumentFactory.create(source=notices, title="Office closed Friday")
+        ChunkFactory.create(document=notice)
+        memo = DocumentFactory.create(source=SourceFactory.create(name="Board"), title="Board memo")
+        ChunkFactory.create(document=memo)
         grant_create(user=people.alice, document=memo)
     return Corpus(handbook=handbook, salaries=salaries, notices=notices, notice=notice, memo=memo)

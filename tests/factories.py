@@ -11,7 +11,7 @@ from accounts.models import Role, User
 from knowledge.models import EMBEDDING_DIMENSIONS, Chunk, Document, Source
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         django_get_or_create = ("username",)
@@ -21,7 +21,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("correct horse battery staple")
 
 
-class GroupFactory(factory.django.DjangoModelFactory):
+class GroupFactory(factory.django.DjangoModelFactory[Group]):
     class Meta:
         model = Group
         django_get_or_create = ("name",)
@@ -29,14 +29,14 @@ class GroupFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"group{n}")
 
 
-class SourceFactory(factory.django.DjangoModelFactory):
+class SourceFactory(factory.django.DjangoModelFactory[Source]):
     class Meta:
         model = Source
 
     name = factory.Sequence(lambda n: f"Source {n}")
 
 
-class DocumentFactory(factory.django.DjangoModelFactory):
+class DocumentFactory(factory.django.DjangoModelFactory[Document]):
     class Meta:
         model = Document
 
@@ -53,7 +53,7 @@ def unit_vector(axis: int) -> list[float]:
     return vector
 
 
-class ChunkFactory(factory.django.DjangoModelFactory):
+class ChunkFactory(factory.django.DjangoModelFactory[Chunk]):
     class Meta:
         model = Chunk
 

@@ -6,99 +6,225 @@ import django.contrib.postgres.search
 import django.db.models.deletion
 import pgvector.django.indexes
 import pgvector.django.vector
-from pgvector.django import VectorExtension
 from django.conf import settings
 from django.db import migrations, models
+from pgvector.django import VectorExtension
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('auth', '0012_alter_user_first_name_max_length'),
+        ("auth", "0012_alter_user_first_name_max_length"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         VectorExtension(),
         migrations.CreateModel(
-            name='Source',
+            name="Source",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, unique=True)),
-                ('kind', models.CharField(choices=[('upload', 'Uploaded files'), ('folder', 'Server folder'), ('url', 'Web pages')], default='upload', max_length=16)),
-                ('config', models.JSONField(blank=True, default=dict)),
-                ('visible_to_all_staff', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(max_length=200, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("upload", "Uploaded files"), ("folder", "Server folder"), ("url", "Web pages")],
+                        default="upload",
+                        max_length=16,
+                    ),
+                ),
+                ("config", models.JSONField(blank=True, default=dict)),
+                ("visible_to_all_staff", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, to=settings.AUTH_USER_MODEL
+                    ),
+                ),
             ],
             options={
-                'ordering': ['name'],
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Document',
+            name="Document",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('title', models.CharField(max_length=500)),
-                ('uri', models.CharField(help_text='Path within the source, file name or URL', max_length=2000)),
-                ('checksum', models.CharField(blank=True, help_text='sha256 of the bytes last ingested', max_length=64)),
-                ('status', models.CharField(choices=[('pending', 'Waiting'), ('processing', 'Processing'), ('ready', 'Ready'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('error', models.TextField(blank=True, help_text='Why ingestion failed, in words')),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('size_bytes', models.BigIntegerField(default=0)),
-                ('visible_to_all_staff', models.BooleanField(default=False)),
-                ('principals', django.contrib.postgres.fields.ArrayField(base_field=models.TextField(), blank=True, default=list, editable=False, size=None)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='documents', to='knowledge.source')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("title", models.CharField(max_length=500)),
+                ("uri", models.CharField(help_text="Path within the source, file name or URL", max_length=2000)),
+                (
+                    "checksum",
+                    models.CharField(blank=True, help_text="sha256 of the bytes last ingested", max_length=64),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Waiting"),
+                            ("processing", "Processing"),
+                            ("ready", "Ready"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("error", models.TextField(blank=True, help_text="Why ingestion failed, in words")),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("size_bytes", models.BigIntegerField(default=0)),
+                ("visible_to_all_staff", models.BooleanField(default=False)),
+                (
+                    "principals",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.TextField(), blank=True, default=list, editable=False, size=None
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="documents", to="knowledge.source"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['title', 'id'],
+                "ordering": ["title", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Chunk',
+            name="Chunk",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ordinal', models.PositiveIntegerField()),
-                ('text', models.TextField()),
-                ('metadata', models.JSONField(blank=True, default=dict, help_text='page, section, heading path')),
-                ('embedding', pgvector.django.vector.VectorField(dimensions=384, null=True)),
-                ('embedding_model', models.CharField(blank=True, max_length=200)),
-                ('search_vector', django.contrib.postgres.search.SearchVectorField(null=True)),
-                ('principals', django.contrib.postgres.fields.ArrayField(base_field=models.TextField(), blank=True, default=list, editable=False, size=None)),
-                ('document', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='chunks', to='knowledge.document')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("ordinal", models.PositiveIntegerField()),
+                ("text", models.TextField()),
+                ("metadata", models.JSONField(blank=True, default=dict, help_text="page, section, heading path")),
+                ("embedding", pgvector.django.vector.VectorField(dimensions=384, null=True)),
+                ("embedding_model", models.CharField(blank=True, max_length=200)),
+                ("search_vector", django.contrib.postgres.search.SearchVectorField(null=True)),
+                (
+                    "principals",
+                    django.contrib.postgres.fields.ArrayField(
+                        base_field=models.TextField(), blank=True, default=list, editable=False, size=None
+                    ),
+                ),
+                (
+                    "document",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="chunks", to="knowledge.document"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['document_id', 'ordinal'],
-                'indexes': [pgvector.django.indexes.HnswIndex(ef_construction=64, fields=['embedding'], m=16, name='chunk_embedding_hnsw', opclasses=['vector_cosine_ops']), django.contrib.postgres.indexes.GinIndex(fields=['search_vector'], name='chunk_search_vector_gin'), django.contrib.postgres.indexes.GinIndex(fields=['principals'], name='chunk_principals_gin')],
-                'constraints': [models.UniqueConstraint(fields=('document', 'ordinal'), name='chunk_unique_ordinal')],
+                "ordering": ["document_id", "ordinal"],
+                "indexes": [
+                    pgvector.django.indexes.HnswIndex(
+                        ef_construction=64,
+                        fields=["embedding"],
+                        m=16,
+                        name="chunk_embedding_hnsw",
+                        opclasses=["vector_cosine_ops"],
+                    ),
+                    django.contrib.postgres.indexes.GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
+                    django.contrib.postgres.indexes.GinIndex(fields=["principals"], name="chunk_principals_gin"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("document", "ordinal"), name="chunk_unique_ordinal")],
             },
         ),
         migrations.CreateModel(
-            name='Grant',
+            name="Grant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('document', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='knowledge.document')),
-                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('group', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='knowledge_grants', to='auth.group')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='knowledge_grants', to=settings.AUTH_USER_MODEL)),
-                ('source', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='knowledge.source')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "document",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to="knowledge.document",
+                    ),
+                ),
+                (
+                    "granted_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="knowledge_grants",
+                        to="auth.group",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="knowledge_grants",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "source",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to="knowledge.source",
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.CheckConstraint(condition=models.Q(models.Q(('group__isnull', True), ('user__isnull', False)), models.Q(('group__isnull', False), ('user__isnull', True)), _connector='OR'), name='grant_to_user_xor_group', violation_error_message='A grant is for exactly one user or one group.'), models.CheckConstraint(condition=models.Q(models.Q(('document__isnull', True), ('source__isnull', False)), models.Q(('document__isnull', False), ('source__isnull', True)), _connector='OR'), name='grant_on_source_xor_document', violation_error_message='A grant is on exactly one source or one document.'), models.UniqueConstraint(fields=('user', 'group', 'source', 'document'), name='grant_unique', nulls_distinct=False, violation_error_message='This grant already exists.')],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("group__isnull", True), ("user__isnull", False)),
+                            models.Q(("group__isnull", False), ("user__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="grant_to_user_xor_group",
+                        violation_error_message="A grant is for exactly one user or one group.",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            models.Q(("document__isnull", True), ("source__isnull", False)),
+                            models.Q(("document__isnull", False), ("source__isnull", True)),
+                            _connector="OR",
+                        ),
+                        name="grant_on_source_xor_document",
+                        violation_error_message="A grant is on exactly one source or one document.",
+                    ),
+                    models.UniqueConstraint(
+                        fields=("user", "group", "source", "document"),
+                        name="grant_unique",
+                        nulls_distinct=False,
+                        violation_error_message="This grant already exists.",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='document',
-            index=django.contrib.postgres.indexes.GinIndex(fields=['principals'], name='document_principals_gin'),
+            model_name="document",
+            index=django.contrib.postgres.indexes.GinIndex(fields=["principals"], name="document_principals_gin"),
         ),
         migrations.AddConstraint(
-            model_name='document',
-            constraint=models.UniqueConstraint(fields=('source', 'uri'), name='document_unique_uri_per_source'),
+            model_name="document",
+            constraint=models.UniqueConstraint(fields=("source", "uri"), name="document_unique_uri_per_source"),
         ),
     ]

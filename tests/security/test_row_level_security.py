@@ -47,25 +47,29 @@ def test_raw_sql_as_charlie_returns_none_of_alices_rows(people: People, corpus: 
 
 def test_nearest_neighbour_search_that_skips_the_filter_still_hides_rows(people: People, corpus: Corpus) -> None:
     with acting_as_system():
-        salary_vector = Chunk.objects.filter(document=corpus.salaries).first().embedding  # type: ignore[union-attr]
+        salary_chunk = Chunk.objects.filter(document=corpus.salaries).first()
+    assert salary_chunk is not None and salary_chunk.embedding is not None
     with acting_as(people.charlie), connection.cursor() as cursor:
         cursor.execute(
             "SELECT document_id FROM knowledge_chunk ORDER BY embedding <=> %s::vector LIMIT 10",
-            [str(list(salary_vector))],
+            [str(list(salary_chunk.embedding))],
         )
         assert {row[0] for row in cursor.fetchall()} == {corpus.notice.pk}
 
 
 def test_staff_cannot_write_documents_or_chunks_even_for_themselves(people: People, corpus: Corpus) -> None:
     with acting_as(people.alice):
-        with pytest.raises(DatabaseError, match="row-level security"), transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "INSERT INTO knowledge_document (source_id, title, uri, checksum, status, error, metadata,"
-                    " size_bytes, visible_to_all_staff, principals, created_at, updated_at)"
-                    " VALUES (%s, 'Forged', 'forged.txt', '', 'ready', '', '{}', 0, true, '{}', now(), now())",
-                    [corpus.handbook.pk],
-                )
+        forged_insert = (
+            "INSERT INTO knowledge_document (source_id, title, uri, checksum, status, error, metadata,"
+            " size_bytes, visible_to_all_staff, principals, created_at, updated_at)"
+            " VALUES (%s, 'Forged', 'forged.txt', '', 'ready', '', '{}', 0, true, '{}', now(), now())"
+        )
+        with (
+            pytest.raises(DatabaseError, match="row-level security"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(forged_insert, [corpus.handbook.pk])
         assert Document.objects.filter(pk=corpus.salaries.pk).update(title="Changed") == 0
         assert Chunk.objects.filter(document=corpus.salaries).delete()[0] == 0
     with acting_as_system():

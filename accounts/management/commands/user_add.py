@@ -1,7 +1,7 @@
 """Create a user (or update an existing one) and put them in groups.
 
-    manage.py user_add alice --group hr --group finance
-    manage.py user_add dana --role knowledge_admin --password-stdin < secret.txt
+manage.py user_add alice --group hr --group finance
+manage.py user_add dana --role knowledge_admin --password-stdin < secret.txt
 """
 
 import sys

@@ -8,6 +8,7 @@ by the system context) and through row-level security alone (no application filt
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.db import transaction
@@ -15,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from accounts.models import User
-from knowledge.models import Document, Source
+from knowledge.models import Document
 from knowledge.permissions import visible_filter
 from knowledge.rls import acting_as, acting_as_system
 from knowledge.services.grants import grant_create
@@ -87,7 +88,7 @@ def build(world: World) -> tuple[list[User], list[Document]]:
             DocumentFactory.create(source=sources[s], visible_to_all_staff=i in world.staff_documents)
             for i, s in enumerate(world.document_source)
         ]
-        on: dict[str, list[Source] | list[Document]] = {"source": sources, "document": documents}
+        on: dict[str, list[Any]] = {"source": sources, "document": documents}
         for u, kind, index in world.user_grants:
             grant_create(user=users[u], **{kind: on[kind][index]})
         for g, kind, index in world.group_grants:

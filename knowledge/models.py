@@ -33,6 +33,10 @@ class Source(models.Model):
     # Kind-specific settings: {"path", "recursive", "include", "exclude"} or {"urls"}.
     config = models.JSONField(default=dict, blank=True)
     visible_to_all_staff = models.BooleanField(default=False)
+    sync_every_minutes = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Sync on a schedule; empty means only when asked"
+    )
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -42,6 +46,31 @@ class Source(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class SyncRun(models.Model):
+    """One pass over a source. Progress is counted from the documents that point at the run, so a
+    task that runs twice cannot count a document twice."""
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", "Asked for"
+        SCHEDULE = "schedule", "Schedule"
+        COMMAND = "command", "Command line"
+        UPLOAD = "upload", "Upload"
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
+    documents_total = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, help_text="Why the source itself could not be read")
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        get_latest_by = "started_at"
+
+    def __str__(self) -> str:
+        return f"{self.source} sync {self.started_at:%Y-%m-%d %H:%M}"
 
 
 class Document(models.Model):
@@ -61,6 +90,10 @@ class Document(models.Model):
     size_bytes = models.BigIntegerField(default=0)
     visible_to_all_staff = models.BooleanField(default=False)
     principals = ArrayField(models.TextField(), default=list, blank=True, editable=False)
+    sync_run = models.ForeignKey(
+        SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents", editable=False
+    )
+    ingested_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

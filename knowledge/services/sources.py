@@ -1,13 +1,24 @@
-"""Every write to sources."""
+"""Every write to sources: creating them, syncing them with what they hold, uploading into them."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
 
 from accounts.models import User
-from knowledge.models import Source
+from knowledge.models import Document, Source, SyncRun
+from knowledge.rls import acting_as_system
+from knowledge.services.parsing import BadDocument
+from knowledge.services.reading import SourceUnavailable, source_item_uris, source_root
+
+if TYPE_CHECKING:
+    from knowledge.services.ingest import IngestResult
 
 
 @transaction.atomic
@@ -30,3 +41,119 @@ def source_ensure(
         },
     )
     return source
+
+
+def source_sync(*, source_id: int, trigger: SyncRun.Trigger = SyncRun.Trigger.MANUAL, enqueue: bool = True) -> SyncRun:
+    """Match the source's documents to what it holds now, then queue each document for ingestion.
+
+    New items get a document, items gone from the source are deleted with their chunks, and every
+    remaining document is queued (an unchanged one is recognised by its checksum and skipped).
+    With ``enqueue=False`` nothing is queued: the caller ingests the documents itself.
+    """
+    with acting_as_system():
+        source = Source.objects.get(pk=source_id)
+        try:
+            uris = source_item_uris(source)
+        except SourceUnavailable as exc:
+            now = timezone.now()
+            return SyncRun.objects.create(source=source, trigger=trigger, error=str(exc), finished_at=now)
+        documents = _documents_matching(source, uris)
+        run = SyncRun.objects.create(source=source, trigger=trigger, documents_total=len(documents))
+        if not documents:
+            SyncRun.objects.filter(pk=run.pk).update(finished_at=timezone.now())
+        if enqueue:
+            ids = [document.pk for document in documents]
+            transaction.on_commit(lambda: _enqueue_ingestion(ids, run.pk))
+    run.refresh_from_db()
+    return run
+
+
+def _documents_matching(source: Source, uris: list[str]) -> list[Document]:
+    existing = {document.uri: document for document in source.documents.all()}
+    source.documents.exclude(uri__in=uris).delete()
+    created = Document.objects.bulk_create(
+        Document(source=source, uri=uri, title=_title_from_uri(uri)) for uri in uris if uri not in existing
+    )
+    by_uri = {**existing, **{document.uri: document for document in created}}
+    return [by_uri[uri] for uri in uris]
+
+
+def _title_from_uri(uri: str) -> str:
+    name = PurePosixPath(uri.rstrip("/")).name or uri
+    return PurePosixPath(name).stem or name
+
+
+def _enqueue_ingestion(document_ids: list[int], sync_run_id: int | None, force: bool = False) -> None:
+    from knowledge.tasks import ingest_document
+
+    for document_id in document_ids:
+        ingest_document.delay(document_id, sync_run_id, force)
+
+
+def source_sync_later(*, source_id: int) -> None:
+    """Queue a sync of the source (after the current transaction commits)."""
+    from knowledge.tasks import sync_source
+
+    transaction.on_commit(lambda: sync_source.delay(source_id, SyncRun.Trigger.MANUAL.value))
+
+
+def documents_reingest_later(*, document_ids: list[int]) -> None:
+    """Queue documents for ingestion even if their files are unchanged (e.g. after a parser fix)."""
+    transaction.on_commit(lambda: _enqueue_ingestion(document_ids, None, force=True))
+
+
+def sync_run_ingest_inline(run: SyncRun, on_document: Callable[[Document, IngestResult], None]) -> None:
+    """Ingest a run's documents in this process, one by one (for the command line, no worker)."""
+    from knowledge.services.ingest import document_ingest
+
+    with acting_as_system():
+        documents = list(Document.objects.filter(source_id=run.source_id).order_by("uri"))
+    for document in documents:
+        on_document(document, document_ingest(document_id=document.pk, sync_run_id=run.pk))
+
+
+def sources_due_sync() -> list[int]:
+    """Scheduled sources whose interval has passed since they last finished syncing.
+
+    A source with a run still open is left alone unless that run is hours old (a worker lost it),
+    so a slow sync is not queued again every minute.
+    """
+    now = timezone.now()
+    recent_open_run = SyncRun.objects.filter(
+        source=OuterRef("pk"), finished_at__isnull=True, started_at__gt=now - timedelta(hours=6)
+    )
+    with acting_as_system():
+        scheduled = (
+            Source.objects.filter(sync_every_minutes__isnull=False)
+            .exclude(Exists(recent_open_run))
+            .only("id", "sync_every_minutes", "last_synced_at")
+        )
+        return [
+            source.pk
+            for source in scheduled
+            if source.last_synced_at is None
+            or source.last_synced_at + timedelta(minutes=source.sync_every_minutes or 0) <= now
+        ]
+
+
+def document_upload(*, source: Source, filename: str, data: bytes) -> Document:
+    """Store an uploaded file in an upload source and queue it; a same-named file is replaced."""
+    if source.kind != Source.Kind.UPLOAD:
+        raise BadDocument(f"{source.name} is not an upload source; files can only be added to upload sources.")
+    name = _safe_filename(filename)
+    root = source_root(source)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / name).write_bytes(data)
+    with acting_as_system():
+        document, _ = Document.objects.get_or_create(source=source, uri=name, defaults={"title": _title_from_uri(name)})
+        run = SyncRun.objects.create(source=source, trigger=SyncRun.Trigger.UPLOAD, documents_total=1)
+        transaction.on_commit(lambda: _enqueue_ingestion([document.pk], run.pk))
+    return document
+
+
+def _safe_filename(filename: str) -> str:
+    """The last path component only, so an upload can never write outside its source's folder."""
+    name = Path(filename.replace("\\", "/")).name.strip()
+    if name in {"", ".", ".."} or name.startswith("."):
+        raise BadDocument(f"{filename!r} is not a usable file name.")
+    return name

@@ -1,0 +1,164 @@
+"""Ingestion through a real Celery worker process, the embedded broker and the test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from config.celery import app
+from knowledge.models import Document, SyncRun
+from knowledge.rls import acting_as_system
+from knowledge.services.sources import source_sync
+from knowledge.services.ingest import Outcome, document_ingest
+from tests.knowledge.helpers import LEAVE_POLICY, chunks_of, documents_by_uri, folder_source, progress
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+QUEUE = f"enclave-test-{os.getpid()}"
+
+
+def start_worker(*, visibility_timeout: int = 3600) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "ENCLAVE_DATABASE_NAME": str(connection.settings_dict["NAME"]),
+        "ENCLAVE_CELERY_QUEUE": QUEUE,
+        "ENCLAVE_BROKER_VISIBILITY_TIMEOUT": str(visibility_timeout),
+    }
+    command = [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "--pool", "solo"]
+    command += ["-Q", QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+def stop(worker: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
+    if worker.poll() is None:
+        worker.send_signal(sig)
+        worker.wait(timeout=60)
+
+
+@pytest.fixture(autouse=True)
+def test_queue() -> Iterator[None]:
+    """Keep this run's tasks away from any other worker on the same broker (a `make run`, say)."""
+    previous = app.conf.task_default_queue
+    app.conf.task_default_queue = QUEUE
+    with app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(QUEUE)
+    yield
+    app.conf.task_default_queue = previous
+
+
+@pytest.fixture
+def worker() -> Iterator[subprocess.Popen[bytes]]:
+    process = start_worker()
+    yield process
+    stop(process)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 180, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.3)
+
+
+def run_finished(run: SyncRun) -> Callable[[], bool]:
+    def check() -> bool:
+        with acting_as_system():
+            return SyncRun.objects.filter(pk=run.pk, finished_at__isnull=False).exists()
+
+    return check
+
+
+def test_the_worker_ingests_updates_and_removes_a_folder(tmp_path: Path, worker: subprocess.Popen[bytes]) -> None:
+    (tmp_path / "leave.md").write_text(LEAVE_POLICY)
+    (tmp_path / "notes.txt").write_text("Meeting rooms are booked in the calendar.")
+    (tmp_path / "empty.txt").write_text("")
+    source = folder_source(tmp_path)
+
+    first = source_sync(source_id=source.pk)
+    wait_for(run_finished(first), what="the first sync")
+    documents = documents_by_uri(source)
+    assert documents["leave.md"].status == Document.Status.READY and chunks_of(documents["leave.md"])
+    assert documents["empty.txt"].status == Document.Status.FAILED and "empty" in documents["empty.txt"].error
+    assert (progress(first).done, progress(first).failed) == (3, 1)
+
+    (tmp_path / "leave.md").write_text(LEAVE_POLICY.replace("25 days", "30 days"))
+    (tmp_path / "notes.txt").unlink()
+    second = source_sync(source_id=source.pk)
+    wait_for(run_finished(second), what="the second sync")
+    documents = documents_by_uri(source)
+    assert set(documents) == {"leave.md", "empty.txt"}
+    assert "30 days" in " ".join(c.text for c in chunks_of(documents["leave.md"]))
+
+
+def big_document(paragraphs: int) -> str:
+    return "\n\n".join(
+        f"Section {n}. Policy clause {n} describes how request number {n} is filed, reviewed and approved "
+        f"by the responsible team within {n % 9 + 1} working days."
+        for n in range(paragraphs)
+    )
+
+
+def test_a_worker_killed_mid_document_loses_nothing_and_duplicates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "big.txt").write_text(big_document(400))
+    source = folder_source(tmp_path)
+    doomed = start_worker(visibility_timeout=5)
+    try:
+        run = source_sync(source_id=source.pk)
+
+        def processing() -> bool:
+            return documents_by_uri(source)["big.txt"].status == Document.Status.PROCESSING
+
+        wait_for(processing, what="the worker to start on the document")
+        time.sleep(1)  # now it is embedding
+    finally:
+        stop(doomed, signal.SIGKILL)
+    document = documents_by_uri(source)["big.txt"]
+    assert document.status == Document.Status.PROCESSING and chunks_of(document) == []
+
+    survivor = start_worker(visibility_timeout=5)
+    try:
+        wait_for(run_finished(run), what="the task to be redelivered and finished")
+        chunks = chunks_of(documents_by_uri(source)["big.txt"])
+        assert len(chunks) > 50
+        assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+
+    finally:
+        stop(survivor)
+    assert progress(run).done == 1
+
+
+def test_the_same_document_ingested_twice_at_once_keeps_one_set_of_chunks(tmp_path: Path) -> None:
+    """A duplicate delivery: two workers on the same document at the same moment."""
+    (tmp_path / "big.txt").write_text(big_document(60))
+    source = folder_source(tmp_path)
+    run = source_sync(source_id=source.pk, enqueue=False)
+    document = documents_by_uri(source)["big.txt"]
+    results = []
+
+    def ingest() -> None:
+        try:
+            results.append(document_ingest(document_id=document.pk, sync_run_id=run.pk, force=True))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ingest) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=180)
+    assert [r.outcome for r in results] == [Outcome.INGESTED, Outcome.INGESTED]
+    chunks = chunks_of(document)
+    assert len(chunks) == results[0].chunks
+    assert [c.ordinal for c in chunks] == list(range(len(chunks)))
+    assert progress(run).done == 1

@@ -132,6 +132,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # A task taken by a worker that dies is handed out again after this many seconds; keep it
     # longer than the slowest document takes to ingest.
     "visibility_timeout": env_int("ENCLAVE_BROKER_VISIBILITY_TIMEOUT", 3600, minimum=1),
+    # How often a worker looks for such tasks (Redis brokers); one cheap scan each time.
+    "unacked_restore_interval": env_int("ENCLAVE_BROKER_RESTORE_SECONDS", 60, minimum=1),
+    "unacked_restore_throttle": 1,
 }
 CELERY_TASK_DEFAULT_QUEUE = env_str("ENCLAVE_CELERY_QUEUE", "enclave") or "enclave"
 CELERY_TASK_ACKS_LATE = True

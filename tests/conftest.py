@@ -26,10 +26,6 @@ def django_db_setup(django_test_environment: None, django_db_blocker) -> Iterato
     with django_db_blocker.unblock():
         # Django takes any collection of aliases; its stubs ask for a Mapping.
         config = setup_databases(verbosity=0, interactive=False, aliases={"default", "owner"})  # type: ignore[arg-type]
-        with connections["owner"].cursor() as cursor:
-            # Only in the test database: transactional tests (real workers) empty the tables with
-            # TRUNCATE between tests, which the runtime role may not do in production.
-            cursor.execute(f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {connections['default'].settings_dict['USER']}")
     yield
     with django_db_blocker.unblock():
         connections.close_all()  # the owner cannot drop a database the runtime role is connected to

@@ -5,46 +5,71 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('knowledge', '0002_visibility_rule_in_sql'),
+        ("knowledge", "0002_visibility_rule_in_sql"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='document',
-            name='ingested_at',
+            model_name="document",
+            name="ingested_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='source',
-            name='last_synced_at',
+            model_name="source",
+            name="last_synced_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
         migrations.AddField(
-            model_name='source',
-            name='sync_every_minutes',
-            field=models.PositiveIntegerField(blank=True, help_text='Sync on a schedule; empty means only when asked', null=True),
+            model_name="source",
+            name="sync_every_minutes",
+            field=models.PositiveIntegerField(
+                blank=True, help_text="Sync on a schedule; empty means only when asked", null=True
+            ),
         ),
         migrations.CreateModel(
-            name='SyncRun',
+            name="SyncRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('trigger', models.CharField(choices=[('manual', 'Asked for'), ('schedule', 'Schedule'), ('command', 'Command line'), ('upload', 'Upload')], default='manual', max_length=16)),
-                ('documents_total', models.PositiveIntegerField(default=0)),
-                ('error', models.TextField(blank=True, help_text='Why the source itself could not be read')),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('source', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sync_runs', to='knowledge.source')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "trigger",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Asked for"),
+                            ("schedule", "Schedule"),
+                            ("command", "Command line"),
+                            ("upload", "Upload"),
+                        ],
+                        default="manual",
+                        max_length=16,
+                    ),
+                ),
+                ("documents_total", models.PositiveIntegerField(default=0)),
+                ("error", models.TextField(blank=True, help_text="Why the source itself could not be read")),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "source",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="sync_runs", to="knowledge.source"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-started_at', '-id'],
-                'get_latest_by': 'started_at',
+                "ordering": ["-started_at", "-id"],
+                "get_latest_by": "started_at",
             },
         ),
         migrations.AddField(
-            model_name='document',
-            name='sync_run',
-            field=models.ForeignKey(blank=True, editable=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='documents', to='knowledge.syncrun'),
+            model_name="document",
+            name="sync_run",
+            field=models.ForeignKey(
+                blank=True,
+                editable=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="documents",
+                to="knowledge.syncrun",
+            ),
         ),
     ]

@@ -68,8 +68,15 @@ def test_demo_setup_creates_the_demo_people_and_can_run_twice(db: None, settings
     passwords = dict(line.split(" ", 1) for line in (tmp_path / "demo-users.txt").read_text().splitlines())
     assert set(passwords) == {"admin", "alice", "bob", "charlie"}
     assert passwords["alice"] in out.getvalue()
+    assert "HR handbook: 3 unchanged" in out.getvalue()  # the second run found nothing new
     bob = User.objects.get(username="bob")
     assert bob.check_password(passwords["bob"])
-    with acting_as(bob):
-        assert {s.name for s in source_list(fetched_by=bob)} == set()  # sources hold no documents yet
-    assert User.objects.get(username="admin").is_knowledge_admin
+    seen = {}
+    for name in ("alice", "bob", "charlie", "admin"):
+        user = User.objects.get(username=name)
+        with acting_as(user):
+            seen[name] = {s.name for s in source_list(fetched_by=user)}
+    assert seen["alice"] == {"HR handbook", "Finance policies", "Company notices"}
+    assert seen["bob"] == {"HR handbook", "Company notices"}
+    assert seen["charlie"] == {"Company notices"}
+    assert len(seen["admin"]) == 4

@@ -34,7 +34,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     (tmp_path / "leave.md").write_text(LEAVE_POLICY)
-    (tmp_path / "年假.txt").write_text("年假政策。员工每年享有二十五天带薪年假。\n\n病假不占用年假天数。", encoding="utf-8")
+    (tmp_path / "年假.txt").write_text(
+        "年假政策。员工每年享有二十五天带薪年假。\n\n病假不占用年假天数。", encoding="utf-8"
+    )
     (tmp_path / "handbook.pdf").write_bytes(pdf_bytes(["Welcome to the company.", "Expenses are paid monthly."]))
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "notes.txt").write_text("Meeting rooms are booked in the calendar.")
@@ -132,7 +134,7 @@ def test_each_bad_file_fails_with_a_reason_and_the_rest_is_ingested(tmp_path: Pa
     (tmp_path / "huge.txt").write_text("word " * 300_000)
     (tmp_path / "good.md").write_text(LEAVE_POLICY)
     source = folder_source(tmp_path)
-    run, results = sync_inline(source)
+    run, _ = sync_inline(source)
     documents = documents_by_uri(source)
     assert documents["good.md"].status == Document.Status.READY
     for name, (_, words) in {**BAD_FILES, "huge.txt": (b"", "limit")}.items():

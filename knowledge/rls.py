@@ -41,13 +41,17 @@ def _apply(user_id: str, system: str) -> None:
 
 @contextmanager
 def _database_identity(user_id: str, system: str) -> Iterator[None]:
+    # An outermost block's settings end with its transaction; only a nested block must put back
+    # what the enclosing one had set.
+    nested = connection.in_atomic_block
     with transaction.atomic():
-        previous = _read()
+        previous = _read() if nested else None
         _apply(user_id, system)
         yield
         # Only on a clean exit: after an error the enclosing savepoint or transaction is rolled
         # back, and PostgreSQL reverts the settings with it.
-        _apply(*previous)
+        if previous is not None:
+            _apply(*previous)
 
 
 def _user_id_of(user: AnyUser | None) -> str:

@@ -21,10 +21,11 @@ TRANSIENT = (OperationalError, InterfaceError)
     retry_jitter=True,
     max_retries=8,
 )
-def ingest_document(document_id: int, sync_run_id: int | None = None, force: bool = False) -> str:
-    from knowledge.services.ingest import document_ingest
+def ingest_documents(document_ids: list[int], sync_run_id: int | None = None, force: bool = False) -> list[str]:
+    from knowledge.services.ingest import documents_ingest
 
-    return document_ingest(document_id=document_id, sync_run_id=sync_run_id, force=force).outcome.value
+    results = documents_ingest(document_ids=document_ids, sync_run_id=sync_run_id, force=force)
+    return [result.outcome.value for result in results]
 
 
 @app.task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=5, retry_jitter=True, max_retries=8)

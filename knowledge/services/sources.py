@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -84,10 +85,12 @@ def _title_from_uri(uri: str) -> str:
 
 
 def _enqueue_ingestion(document_ids: list[int], sync_run_id: int | None, force: bool = False) -> None:
-    from knowledge.tasks import ingest_document
+    """Queue the documents in small batches: a batch shares its embedding calls (see documents_ingest)."""
+    from knowledge.tasks import ingest_documents
 
-    for document_id in document_ids:
-        ingest_document.delay(document_id, sync_run_id, force)
+    size = settings.ENCLAVE_INGEST_BATCH_DOCUMENTS
+    for start in range(0, len(document_ids), size):
+        ingest_documents.delay(document_ids[start : start + size], sync_run_id, force)
 
 
 def source_sync_later(*, source_id: int) -> None:
@@ -103,13 +106,17 @@ def documents_reingest_later(*, document_ids: list[int]) -> None:
 
 
 def sync_run_ingest_inline(run: SyncRun, on_document: Callable[[Document, IngestResult], None]) -> None:
-    """Ingest a run's documents in this process, one by one (for the command line, no worker)."""
-    from knowledge.services.ingest import document_ingest
+    """Ingest a run's documents in this process, batch by batch (for the command line, no worker)."""
+    from knowledge.services.ingest import documents_ingest
 
     with acting_as_system():
         documents = list(Document.objects.filter(source_id=run.source_id).order_by("uri"))
-    for document in documents:
-        on_document(document, document_ingest(document_id=document.pk, sync_run_id=run.pk))
+    size = settings.ENCLAVE_INGEST_BATCH_DOCUMENTS
+    for start in range(0, len(documents), size):
+        batch = documents[start : start + size]
+        results = documents_ingest(document_ids=[d.pk for d in batch], sync_run_id=run.pk)
+        for document, result in zip(batch, results, strict=True):
+            on_document(document, result)
 
 
 def sources_due_sync() -> list[int]:

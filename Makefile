@@ -21,6 +21,7 @@ $(VENV)/.installed: pyproject.toml
 
 migrate: install
 	$(MANAGE) migrate --no-input
+	$(MANAGE) collectstatic --no-input -v 0
 
 demo: migrate
 	$(MANAGE) demo_setup

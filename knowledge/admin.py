@@ -30,8 +30,8 @@ class SourceAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
     list_display = ("name", "kind", "visible_to_all_staff", "document_count", "sync_progress", "last_synced_at")
     list_filter = ("kind", "visible_to_all_staff")
     search_fields = ("name",)
-    fields = ("name", "kind", "config", "visible_to_all_staff", "sync_every_minutes", "sync_progress")
-    readonly_fields = ("sync_progress",)
+    fields = ("name", "kind", "config", "visible_to_all_staff", "sync_every_minutes", "sync_progress", "files")
+    readonly_fields = ("sync_progress", "files")
     inlines = [SourceGrantInline]
     actions = ["sync_now"]
 
@@ -62,6 +62,13 @@ class SourceAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
             progress.chunks,
             "" if progress.finished else " (running)",
         )
+
+    @admin.display(description="Files")
+    def files(self, source: Source) -> str:
+        if source.pk is None or source.kind != Source.Kind.UPLOAD:
+            return "-"
+        url = reverse("admin:knowledge_source_upload", args=[source.pk])
+        return format_html('<a class="button" href="{}">Upload files</a>', url)
 
     @admin.action(description="Sync now")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:

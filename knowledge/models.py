@@ -30,8 +30,12 @@ class Source(models.Model):
 
     name = models.CharField(max_length=200, unique=True)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.UPLOAD)
-    # Kind-specific settings: {"path", "recursive", "include", "exclude"} or {"urls"}.
-    config = models.JSONField(default=dict, blank=True)
+    config = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Server folder: {"path": "/srv/docs", "recursive": true, "include": ["*.pdf"], '
+        '"exclude": ["drafts/*"]}. Web pages: {"urls": ["https://intranet/page"]}. Uploads: {}.',
+    )
     visible_to_all_staff = models.BooleanField(default=False)
     sync_every_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Sync on a schedule; empty means only when asked"

@@ -165,6 +165,14 @@ ENCLAVE_CHUNK_OVERLAP_TOKENS = env_int("ENCLAVE_CHUNK_OVERLAP_TOKENS", 40, minim
 UPLOADS_DIR = DATA_DIR / "uploads"
 
 
+# --- Retrieval ---------------------------------------------------------------------------------
+# A user who may see at most this many chunks gets an exact vector scan of just those rows;
+# above it, the HNSW index with iterative scanning (see knowledge/selectors/search.py).
+ENCLAVE_EXACT_SEARCH_MAX_ROWS = env_int("ENCLAVE_EXACT_SEARCH_MAX_ROWS", 20000, minimum=0)
+ENCLAVE_HNSW_EF_SEARCH = env_int("ENCLAVE_HNSW_EF_SEARCH", 100, minimum=1, maximum=1000)
+ENCLAVE_HNSW_MAX_SCAN_TUPLES = env_int("ENCLAVE_HNSW_MAX_SCAN_TUPLES", 50000, minimum=1000)
+
+
 # --- Accounts --------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"

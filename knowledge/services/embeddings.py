@@ -63,4 +63,10 @@ def passages_embed(texts: Sequence[str]) -> np.ndarray:
 
 def tokens_count(text: str) -> int:
     """Length in the embedding model's own tokens: what chunk sizes are measured in."""
-    return len(embedding_model().tokenizer.encode(text, add_special_tokens=False))
+    # verbose=False: counting a passage longer than the model reads is expected here, not an error.
+    return len(embedding_model().tokenizer.encode(text, add_special_tokens=False, verbose=False))
+
+
+def query_embed(text: str) -> list[float]:
+    """The vector of a search query, comparable with passages_embed's vectors."""
+    return [float(x) for x in passages_embed([text])[0]]

@@ -26,6 +26,7 @@ from knowledge.services.chunking import ChunkDraft, document_chunk
 from knowledge.services.embeddings import embedding_model_name, passages_embed, tokens_count
 from knowledge.services.parsing import BadDocument, ParsedDocument, document_parse
 from knowledge.services.reading import FetchedItem, item_read
+from knowledge.text import searchable_text
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +165,7 @@ def _chunks_of(ready: _Prepared, vectors: list[Any]) -> list[Chunk]:
             embedding=vector,
             embedding_model=model,
             # In the INSERT itself: a later UPDATE would write every row (and its HNSW entry) twice.
-            search_vector=SearchVector(Value(draft.text), config="english"),
+            search_vector=SearchVector(Value(searchable_text(draft.text)), config="english"),
         )
         for ordinal, (draft, vector) in enumerate(zip(ready.drafts, vectors, strict=True))
     ]

@@ -1,0 +1,20 @@
+"""Every read of knowledge goes through here, with the requesting user as an argument."""
+
+from knowledge.selectors.documents import access_document_by_id, chunk_list, document_list, source_list
+from knowledge.selectors.sync import (
+    SyncProgress,
+    source_list_with_sync_progress,
+    sync_progress_of,
+    sync_run_progress,
+)
+
+__all__ = [
+    "SyncProgress",
+    "access_document_by_id",
+    "chunk_list",
+    "document_list",
+    "source_list",
+    "source_list_with_sync_progress",
+    "sync_progress_of",
+    "sync_run_progress",
+]

@@ -1,0 +1,162 @@
+"""chunk_search: hybrid (vector + keyword) retrieval that applies the visibility rule inside the SQL.
+
+Both rankings filter by the user's principals in the same statement that ranks, never "take the
+top k, then drop what the user may not see" (which returns nothing to a user who sees 1% of the
+corpus). Row-level security applies on top, from the user set for the transaction.
+
+The vector ranking picks its plan per query from how many chunks the user may see:
+- few (a narrow user, or tight filters): an exact scan of just those rows, sorted by distance;
+  recall 1.0 and fast because the GIN index on principals finds them;
+- many: the HNSW index with pgvector's iterative scan, which keeps walking the graph until it has
+  found enough rows that pass the filter.
+The two lists are merged with reciprocal-rank fusion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import connection
+
+from knowledge.models import Chunk
+from knowledge.permissions import AnyUser, principals_of, sees_everything
+from knowledge.rls import acting_as
+from knowledge.text import keyword_query
+
+RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the very top ranks
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    source_ids: list[int] = field(default_factory=list)
+    document_ids: list[int] = field(default_factory=list)
+    formats: list[str] = field(default_factory=list)  # "pdf", "md", ... (the parser's format name)
+    ingested_after: datetime | None = None
+    ingested_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk: Chunk
+    score: float  # fused reciprocal-rank score; higher is better
+    dense_rank: int | None  # 1-based rank in the vector list, None if absent
+    keyword_rank: int | None
+    distance: float | None  # cosine distance, for callers that threshold relevance
+
+
+def chunk_search(
+    *, fetched_by: AnyUser, query: str, k: int = 10, filters: SearchFilters | None = None, mode: str = "hybrid"
+) -> list[SearchHit]:
+    """The k chunks most relevant to ``query`` among those ``fetched_by`` may see."""
+    query = query.strip()
+    everything = sees_everything(fetched_by)
+    principals = principals_of(fetched_by)
+    if not query or not (everything or principals):
+        return []
+    where, params = _visibility_and_filters(everything, principals, filters or SearchFilters())
+    depth = max(k * 4, 40)  # each list runs deeper than k so fusion has something to fuse
+    with acting_as(fetched_by):
+        dense = _dense(query, where, params, depth) if mode in ("hybrid", "dense") else []
+        keyword = _keyword(query, where, params, depth) if mode in ("hybrid", "keyword") else []
+        return _fused_hits(dense, keyword, k)
+
+
+def _visibility_and_filters(everything: bool, principals: list[str], filters: SearchFilters) -> tuple[str, dict]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if not everything:
+        clauses.append("c.principals && %(principals)s::text[]")
+        params["principals"] = principals
+    if filters.source_ids:
+        clauses.append("d.source_id = ANY(%(source_ids)s)")
+        params["source_ids"] = list(filters.source_ids)
+    if filters.document_ids:
+        clauses.append("c.document_id = ANY(%(document_ids)s)")
+        params["document_ids"] = list(filters.document_ids)
+    if filters.formats:
+        clauses.append("d.metadata->>'format' = ANY(%(formats)s)")
+        params["formats"] = list(filters.formats)
+    if filters.ingested_after:
+        clauses.append("d.ingested_at >= %(after)s")
+        params["after"] = filters.ingested_after
+    if filters.ingested_before:
+        clauses.append("d.ingested_at < %(before)s")
+        params["before"] = filters.ingested_before
+    return " AND ".join(clauses) or "TRUE", params
+
+
+FROM = "knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id"
+
+
+def _dense(query: str, where: str, params: dict, depth: int) -> list[tuple[int, float]]:
+    from knowledge.services.embeddings import query_embed  # loads the model: keep it off import paths
+
+    params = {**params, "q": str(query_embed(query)), "depth": depth}
+    with connection.cursor() as cursor:
+        if _visible_rows_at_most(cursor, where, params, settings.ENCLAVE_EXACT_SEARCH_MAX_ROWS):
+            # MATERIALIZED keeps the planner from reaching for the HNSW index: this is the exact scan.
+            sql = f"""WITH visible AS MATERIALIZED (
+                          SELECT c.id, c.embedding FROM {FROM} WHERE c.embedding IS NOT NULL AND {where})
+                      SELECT id, embedding <=> %(q)s::vector AS distance FROM visible
+                      ORDER BY distance LIMIT %(depth)s"""  # noqa: S608 - clauses are fixed strings
+        else:
+            _use_iterative_hnsw(cursor, depth)
+            # relaxed_order returns rows roughly in order; the outer ORDER BY makes it exact.
+            sql = f"""WITH nearest AS MATERIALIZED (
+                          SELECT c.id, c.embedding <=> %(q)s::vector AS distance FROM {FROM}
+                          WHERE {where} ORDER BY c.embedding <=> %(q)s::vector LIMIT %(depth)s)
+                      SELECT id, distance FROM nearest ORDER BY distance"""  # noqa: S608
+        cursor.execute(sql, params)
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+def _visible_rows_at_most(cursor: Any, where: str, params: dict, limit: int) -> bool:
+    """Whether at most ``limit`` chunks pass the filter; stops counting at limit + 1, so it stays
+    cheap for a user who may see millions."""
+    cursor.execute(
+        f"SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {where} LIMIT %(cap)s) capped",  # noqa: S608
+        {**params, "cap": limit + 1},
+    )
+    return cursor.fetchone()[0] <= limit
+
+
+def _use_iterative_hnsw(cursor: Any, depth: int) -> None:
+    # SET LOCAL lasts until the end of the transaction that acting_as opened around the search.
+    ef_search = max(settings.ENCLAVE_HNSW_EF_SEARCH, depth)
+    cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+    cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    cursor.execute(f"SET LOCAL hnsw.max_scan_tuples = {int(settings.ENCLAVE_HNSW_MAX_SCAN_TUPLES)}")
+
+
+def _keyword(query: str, where: str, params: dict, depth: int) -> list[tuple[int, float]]:
+    words = keyword_query(query)
+    if not words:
+        return []
+    sql = f"""SELECT c.id, ts_rank_cd(c.search_vector, tsq) AS rank
+              FROM {FROM}, websearch_to_tsquery('english', %(words)s) tsq
+              WHERE c.search_vector @@ tsq AND {where}
+              ORDER BY rank DESC, c.id LIMIT %(depth)s"""  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, {**params, "words": words, "depth": depth})
+        return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+def _fused_hits(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], k: int) -> list[SearchHit]:
+    dense_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(dense, start=1)}
+    keyword_rank = {chunk_id: rank for rank, (chunk_id, _) in enumerate(keyword, start=1)}
+    distance = dict(dense)
+    scores: dict[int, float] = {}
+    for ranks in (dense_rank, keyword_rank):
+        for chunk_id, rank in ranks.items():
+            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
+    best = sorted(scores, key=lambda chunk_id: (-scores[chunk_id], chunk_id))[:k]
+    # The rows were ranked inside the filtered SQL; loading them runs under RLS as well.
+    chunks = Chunk.objects.select_related("document__source").in_bulk(best)
+    return [
+        SearchHit(chunks[i], scores[i], dense_rank.get(i), keyword_rank.get(i), distance.get(i))
+        for i in best
+        if i in chunks
+    ]

@@ -81,10 +81,14 @@ def documents_ingest(
             prepared[document_id] = outcome
         else:
             results[document_id] = outcome
-    vectors = passages_embed([draft.text for p in prepared.values() for draft in p.drafts])
-    _replace_chunks(list(prepared.values()), list(vectors), sync_run_id)
-    for document_id, ready in prepared.items():
-        results[document_id] = IngestResult(Outcome.INGESTED, chunks=len(ready.drafts))
+    if prepared:  # an all-unchanged batch need not even load the model
+        vectors = passages_embed([draft.text for p in prepared.values() for draft in p.drafts])
+        written = _replace_chunks(list(prepared.values()), list(vectors), sync_run_id)
+        for document_id, ready in prepared.items():
+            written_here = document_id in written
+            results[document_id] = (
+                IngestResult(Outcome.INGESTED, len(ready.drafts)) if written_here else _gone(sync_run_id)
+            )
     _close_run_if_done(sync_run_id)
     return [results[document_id] for document_id in document_ids]
 
@@ -129,10 +133,9 @@ def _parse_and_chunk(item: FetchedItem) -> tuple[ParsedDocument, list[ChunkDraft
     return parsed, drafts
 
 
-def _replace_chunks(prepared: list[_Prepared], vectors: list[Any], sync_run_id: int | None) -> None:
-    """Swap in the new chunks of every prepared document, all in one transaction."""
-    if not prepared:
-        return
+def _replace_chunks(prepared: list[_Prepared], vectors: list[Any], sync_run_id: int | None) -> set[int]:
+    """Swap in the new chunks of every prepared document, all in one transaction; returns the ids
+    of the documents written (a document deleted meanwhile stays deleted)."""
     with acting_as_system():
         # Row locks, taken in id order so that two batches sharing a document cannot deadlock,
         # make concurrent runs of the same document take turns: never two sets of chunks.
@@ -141,10 +144,11 @@ def _replace_chunks(prepared: list[_Prepared], vectors: list[Any], sync_run_id: 
         Chunk.objects.filter(document_id__in=alive).delete()
         new_chunks = []
         for ready, own_vectors in zip(prepared, _split(vectors, prepared), strict=True):
-            if ready.document.pk in alive:  # a document deleted meanwhile stays deleted
+            if ready.document.pk in alive:
                 new_chunks += _chunks_of(ready, own_vectors)
                 _mark_ready(ready, sync_run_id)
         Chunk.objects.bulk_create(new_chunks, batch_size=500)
+    return alive
 
 
 def _split(vectors: list[Any], prepared: list[_Prepared]) -> Iterator[list[Any]]:

@@ -14,6 +14,7 @@ The two lists are merged with reciprocal-rank fusion.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -48,18 +49,28 @@ class SearchHit:
 
 
 def chunk_search(
-    *, fetched_by: AnyUser, query: str, k: int = 10, filters: SearchFilters | None = None, mode: str = "hybrid"
+    *,
+    fetched_by: AnyUser,
+    query: str,
+    k: int = 10,
+    filters: SearchFilters | None = None,
+    mode: str = "hybrid",
+    query_vector: Sequence[float] | None = None,
 ) -> list[SearchHit]:
-    """The k chunks most relevant to ``query`` among those ``fetched_by`` may see."""
+    """The k chunks most relevant to ``query`` among those ``fetched_by`` may see.
+
+    ``query_vector`` is the query's embedding when the caller already has it (benches pass
+    synthetic ones); otherwise the query is embedded here.
+    """
     query = query.strip()
     everything = sees_everything(fetched_by)
     principals = principals_of(fetched_by)
-    if not query or not (everything or principals):
+    if not (query or query_vector) or not (everything or principals):
         return []
     where, params = _visibility_and_filters(everything, principals, filters or SearchFilters())
     depth = max(k * 4, 40)  # each list runs deeper than k so fusion has something to fuse
     with acting_as(fetched_by):
-        dense = _dense(query, where, params, depth) if mode in ("hybrid", "dense") else []
+        dense = _dense(query, query_vector, where, params, depth) if mode in ("hybrid", "dense") else []
         keyword = _keyword(query, where, params, depth) if mode in ("hybrid", "keyword") else []
         return _fused_hits(dense, keyword, k)
 
@@ -91,10 +102,12 @@ def _visibility_and_filters(everything: bool, principals: list[str], filters: Se
 FROM = "knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id"
 
 
-def _dense(query: str, where: str, params: dict, depth: int) -> list[tuple[int, float]]:
-    from knowledge.services.embeddings import query_embed  # loads the model: keep it off import paths
+def _dense(query: str, vector: Sequence[float] | None, where: str, params: dict, depth: int) -> list[tuple[int, float]]:
+    if vector is None:
+        from knowledge.services.embeddings import query_embed  # loads the model: keep it off import paths
 
-    params = {**params, "q": str(query_embed(query)), "depth": depth}
+        vector = query_embed(query)
+    params = {**params, "q": str(list(vector)), "depth": depth}
     with connection.cursor() as cursor:
         if _visible_rows_at_most(cursor, where, params, settings.ENCLAVE_EXACT_SEARCH_MAX_ROWS):
             # MATERIALIZED keeps the planner from reaching for the HNSW index: this is the exact scan.

@@ -164,18 +164,25 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=100_000)
     parser.add_argument("--per-document", type=int, default=100)
     parser.add_argument("--queries", type=int, default=30)
+    parser.add_argument("--reuse", action="store_true", help="query the corpus the previous run built")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     setup_django()
-    recreate_database()
-    conn = owner_connection()
-    started = time.perf_counter()
-    users = people_and_grants(conn)
-    centers = chunks(conn, args.chunks, args.per_document, rng)
-    loaded = time.perf_counter() - started
-    build_index(conn)
-    built = time.perf_counter() - started - loaded
-    print(f"{args.chunks:,} chunks: loaded in {loaded:.0f} s, HNSW index built in {built:.0f} s\n")
+    if args.reuse:
+        conn = owner_connection()
+        users = {label: conn.execute("SELECT id FROM accounts_user WHERE username = %s", [f"user{n}"]).fetchone()[0]
+                 for n, label in enumerate(("100%", "10%", "1%"), start=1)}  # fmt: skip
+        centers = rng.normal(size=(CLUSTERS, DIMENSIONS)).astype(np.float32)  # the same draw as the build
+    else:
+        recreate_database()
+        conn = owner_connection()
+        started = time.perf_counter()
+        users = people_and_grants(conn)
+        centers = chunks(conn, args.chunks, args.per_document, rng)
+        loaded = time.perf_counter() - started
+        build_index(conn)
+        built = time.perf_counter() - started - loaded
+        print(f"{args.chunks:,} chunks: loaded in {loaded:.0f} s, HNSW index built in {built:.0f} s\n")
 
     from accounts.models import User
     from knowledge.permissions import principals_of

@@ -81,12 +81,23 @@ def _visibility_and_filters(everything: bool, principals: list[str], filters: Se
     if not everything:
         clauses.append("c.principals && %(principals)s::text[]")
         params["principals"] = principals
-    if filters.source_ids:
-        clauses.append("d.source_id = ANY(%(source_ids)s)")
-        params["source_ids"] = list(filters.source_ids)
     if filters.document_ids:
         clauses.append("c.document_id = ANY(%(document_ids)s)")
         params["document_ids"] = list(filters.document_ids)
+    document_clauses, document_params = _document_filters(filters)
+    if document_clauses:
+        # A semi-join, and only when asked for: the common search touches the chunk table alone.
+        clauses.append(f"c.document_id IN (SELECT d.id FROM knowledge_document d WHERE {document_clauses})")  # noqa: S608
+        params.update(document_params)
+    return " AND ".join(clauses) or "TRUE", params
+
+
+def _document_filters(filters: SearchFilters) -> tuple[str, dict[str, Any]]:
+    clauses: list[str] = []
+    params: dict[str, Any] = {}
+    if filters.source_ids:
+        clauses.append("d.source_id = ANY(%(source_ids)s)")
+        params["source_ids"] = list(filters.source_ids)
     if filters.formats:
         clauses.append("d.metadata->>'format' = ANY(%(formats)s)")
         params["formats"] = list(filters.formats)
@@ -96,10 +107,10 @@ def _visibility_and_filters(everything: bool, principals: list[str], filters: Se
     if filters.ingested_before:
         clauses.append("d.ingested_at < %(before)s")
         params["before"] = filters.ingested_before
-    return " AND ".join(clauses) or "TRUE", params
+    return " AND ".join(clauses), params
 
 
-FROM = "knowledge_chunk c JOIN knowledge_document d ON d.id = c.document_id"
+FROM = "knowledge_chunk c"
 
 
 def _dense(query: str, vector: Sequence[float] | None, where: str, params: dict, depth: int) -> list[tuple[int, float]]:

@@ -79,7 +79,7 @@ def test_staff_cannot_write_documents_or_chunks_even_for_themselves(people: Peop
 def test_a_forged_principals_column_is_recomputed_by_the_database(people: People, corpus: Corpus) -> None:
     with acting_as_system():
         Document.objects.filter(pk=corpus.memo.pk).update(principals=["staff"])
-        assert Document.objects.get(pk=corpus.memo.pk).principals == [f"u:{people.alice.pk}"]
+        assert Document.objects.get(pk=corpus.memo.pk).principals == ["*", f"u:{people.alice.pk}"]
     with acting_as(people.charlie):
         assert raw_ids("knowledge_document") == {corpus.notice.pk}
 

@@ -153,6 +153,10 @@ def _use_iterative_hnsw(cursor: Any, depth: int) -> None:
     cursor.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
     cursor.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
     cursor.execute(f"SET LOCAL hnsw.max_scan_tuples = {int(settings.ENCLAVE_HNSW_MAX_SCAN_TUPLES)}")
+    # This branch is for users who see many chunks, where walking the HNSW graph beats collecting
+    # every visible row through the principals index and sorting them all; the planner cannot
+    # tell the two cases apart from the policy's estimate, so it is told.
+    cursor.execute("SET LOCAL enable_bitmapscan = off")
 
 
 def _keyword(query: str, where: str, params: dict, depth: int) -> list[tuple[int, float]]:

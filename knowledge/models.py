@@ -15,11 +15,9 @@ from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
-from pgvector.django import HnswIndex, VectorField
+from pgvector.django import VectorField
 
 from knowledge.querysets import ChunkQuerySet, DocumentQuerySet
-
-EMBEDDING_DIMENSIONS = 384
 
 
 class Source(models.Model):
@@ -117,7 +115,9 @@ class Chunk(models.Model):
     ordinal = models.PositiveIntegerField()
     text = models.TextField()
     metadata = models.JSONField(default=dict, blank=True, help_text="page, section, heading path")
-    embedding = VectorField(dimensions=EMBEDDING_DIMENSIONS, null=True)
+    # No fixed dimension: models differ (384, 512). Each model gets its own partial HNSW index over
+    # `embedding::vector(N)` for its rows (knowledge/vector_index.py), created after `migrate`.
+    embedding = VectorField(null=True)
     embedding_model = models.CharField(max_length=200, blank=True)
     search_vector = SearchVectorField(null=True)
     principals = ArrayField(models.TextField(), default=list, blank=True, editable=False)
@@ -128,13 +128,6 @@ class Chunk(models.Model):
         ordering = ["document_id", "ordinal"]
         constraints = [models.UniqueConstraint(fields=["document", "ordinal"], name="chunk_unique_ordinal")]
         indexes = [
-            HnswIndex(
-                name="chunk_embedding_hnsw",
-                fields=["embedding"],
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
-            ),
             GinIndex(fields=["search_vector"], name="chunk_search_vector_gin"),
             GinIndex(fields=["principals"], name="chunk_principals_gin"),
         ]

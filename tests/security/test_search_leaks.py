@@ -17,10 +17,10 @@ from django.db.models import Value
 from hypothesis import HealthCheck, given, settings
 
 from knowledge.models import Chunk, Document
-from knowledge.services.embeddings import current_model
 from knowledge.rls import acting_as_system
 from knowledge.selectors import search as search_module
 from knowledge.selectors.search import chunk_search
+from knowledge.services.embeddings import current_model
 from tests.security.worlds import World, allowed, build, worlds
 
 CHUNKS_PER_DOCUMENT = 2

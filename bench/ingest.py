@@ -56,10 +56,10 @@ def main() -> None:
 
     from knowledge.models import Chunk, Source
     from knowledge.rls import acting_as_system
-    from knowledge.services.embeddings import embedding_model, passages_embed
+    from knowledge.services.embeddings import encoder, passages_embed
     from knowledge.services.sources import source_ensure, source_sync, sync_run_ingest_inline
 
-    embedding_model()  # load outside the timings, as a running worker has it loaded
+    encoder()  # load outside the timings, as a running worker has it loaded
     with tempfile.TemporaryDirectory() as scratch:
         documents = write_corpus(Path(scratch), args.limit)
         with acting_as_system():

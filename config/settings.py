@@ -8,7 +8,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from config import embedded_broker, embedded_db
-from config.env import env_bool, env_choice, env_int, env_list, env_path, env_str, parse_database_url
+from config.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str, parse_database_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("ENCLAVE_DATA_DIR", BASE_DIR / "var")
@@ -175,6 +175,27 @@ UPLOADS_DIR = DATA_DIR / "uploads"
 ENCLAVE_EXACT_SEARCH_MAX_ROWS = env_int("ENCLAVE_EXACT_SEARCH_MAX_ROWS", 20000, minimum=0)
 ENCLAVE_HNSW_EF_SEARCH = env_int("ENCLAVE_HNSW_EF_SEARCH", 100, minimum=1, maximum=1000)
 ENCLAVE_HNSW_MAX_SCAN_TUPLES = env_int("ENCLAVE_HNSW_MAX_SCAN_TUPLES", 50000, minimum=1000)
+
+
+# --- Answering ---------------------------------------------------------------------------------
+# "qwen2.5-coder-1.5b" (default), "smollm2-135m" (tests) or the path of a GGUF file; see
+# assistant/services/model_files.py. ENCLAVE_LLM_URL instead sends generation to an
+# OpenAI-compatible server (llama.cpp server, vLLM, ...) and loads no model here.
+ENCLAVE_LLM_MODEL = env_str("ENCLAVE_LLM_MODEL", "qwen2.5-coder-1.5b") or "qwen2.5-coder-1.5b"
+ENCLAVE_LLM_URL = env_str("ENCLAVE_LLM_URL", "") or ""
+ENCLAVE_LLM_API_KEY = env_str("ENCLAVE_LLM_API_KEY", "") or ""
+ENCLAVE_LLM_REMOTE_MODEL = env_str("ENCLAVE_LLM_REMOTE_MODEL", "default") or "default"
+ENCLAVE_LLM_THREADS = env_int("ENCLAVE_LLM_THREADS", 0, minimum=0)  # 0: all cores
+ENCLAVE_LLM_CONTEXT_TOKENS = env_int("ENCLAVE_LLM_CONTEXT_TOKENS", 4096, minimum=512)
+ENCLAVE_ANSWER_MAX_TOKENS = env_int("ENCLAVE_ANSWER_MAX_TOKENS", 400, minimum=16)
+ENCLAVE_ANSWER_PASSAGES = env_int("ENCLAVE_ANSWER_PASSAGES", 4, minimum=1, maximum=20)
+# Calibrated by bench/answer_guard.py on SQuAD 2.0 (answerable vs unanswerable questions): when
+# even the closest passage is farther than this (cosine distance), the answer is the refusal.
+ENCLAVE_ANSWER_MAX_DISTANCE = env_float("ENCLAVE_ANSWER_MAX_DISTANCE", 0.20, minimum=0.0, maximum=2.0)
+# Share of an answer's words that must occur in the passages it cites, or the passages are shown instead.
+ENCLAVE_ANSWER_MIN_OVERLAP = env_float("ENCLAVE_ANSWER_MIN_OVERLAP", 0.5, minimum=0.0, maximum=1.0)
+# Generations at once per process; more would share the same cores and all slow down.
+ENCLAVE_ANSWERS_AT_ONCE = env_int("ENCLAVE_ANSWERS_AT_ONCE", 1, minimum=1)
 
 
 # --- Accounts --------------------------------------------------------------------------------

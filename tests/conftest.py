@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 
 from accounts.models import Role, User
@@ -11,6 +13,7 @@ from knowledge.models import Document, Source
 from knowledge.rls import acting_as_system
 from knowledge.services.grants import grant_create
 from tests.factories import ChunkFactory, DocumentFactory, GroupFactory, SourceFactory, UserFactory
+from tests.knowledge.helpers import folder_source, sync_inline
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +33,13 @@ def django_db_setup(django_test_environment: None, django_db_blocker) -> Iterato
     with django_db_blocker.unblock():
         connections.close_all()  # the owner cannot drop a database the runtime role is connected to
         teardown_databases(config, verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def small_answering_model(settings) -> None:  # type: ignore[no-untyped-def]
+    """Tests answer with SmolLM2-135M (`make test-model`): fast, and as prone to invent as any."""
+    settings.ENCLAVE_LLM_MODEL = "smollm2-135m"
+    settings.ENCLAVE_LLM_URL = ""
 
 
 @pytest.fixture(autouse=True)
@@ -92,3 +102,21 @@ def corpus(people: People) -> Corpus:
         ChunkFactory.create(document=memo)
         grant_create(user=people.alice, document=memo)
     return Corpus(handbook=handbook, salaries=salaries, notices=notices, notice=notice, memo=memo)
+
+
+DEMO = Path(django_settings.BASE_DIR) / "deploy" / "demo"
+
+
+@pytest.fixture
+def demo(people: People) -> dict[str, Source]:
+    """The demo corpus with the demo grants: hr (alice directly, group hr), finance (alice), company (all)."""
+    sources = {name: folder_source(DEMO / name, name=name) for name in ("hr", "finance", "company")}
+    with acting_as_system():
+        grant_create(user=people.alice, source=sources["hr"])
+        grant_create(group=people.hr, source=sources["hr"])
+        grant_create(user=people.alice, source=sources["finance"])
+        sources["company"].visible_to_all_staff = True
+        sources["company"].save()
+    for source in sources.values():
+        sync_inline(source)
+    return sources

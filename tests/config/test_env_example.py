@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-READERS = re.compile(r"env_(?:str|bool|int|list|choice|path)\(\s*\"([A-Z_]+)\"")
+READERS = re.compile(r"env_(?:str|bool|int|float|list|choice|path)\(\s*\"([A-Z_]+)\"")
 
 
 def names_read_by_the_code() -> set[str]:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
 from django.http import Http404
 from django.test import Client
 
@@ -16,26 +13,9 @@ from knowledge.selectors.access import document_access_reasons
 from knowledge.selectors.search import SearchFilters, chunk_search
 from knowledge.services.grants import grant_create, grant_revoke
 from tests.conftest import People
-from tests.knowledge.helpers import documents_by_uri, folder_source, sync_inline
+from tests.knowledge.helpers import documents_by_uri
 
 pytestmark = pytest.mark.django_db
-
-DEMO = Path(django_settings.BASE_DIR) / "deploy" / "demo"
-
-
-@pytest.fixture
-def demo(people: People) -> dict[str, Source]:
-    """The demo corpus with the demo grants: hr (alice directly, group hr), finance (alice), company (all)."""
-    sources = {name: folder_source(DEMO / name, name=name) for name in ("hr", "finance", "company")}
-    with acting_as_system():
-        grant_create(user=people.alice, source=sources["hr"])
-        grant_create(group=people.hr, source=sources["hr"])
-        grant_create(user=people.alice, source=sources["finance"])
-        sources["company"].visible_to_all_staff = True
-        sources["company"].save()
-    for source in sources.values():
-        sync_inline(source)
-    return sources
 
 
 def uris(user: User, query: str, **options: object) -> list[str]:

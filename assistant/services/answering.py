@@ -32,7 +32,7 @@ SYSTEM_PROMPT = (
     "Answer briefly, in the language of the question."
 )
 _CITATION = re.compile(r"\[(\d{1,2})\]")
-_WORD = re.compile(r"[A-Za-z0-9]{3,}|[\u3400-\u9fff]")
+_WORD = re.compile(r"\d+|[A-Za-z]{3,}|[\u3400-\u9fff]")  # numbers count: they are what answers hinge on
 _DONT_KNOW = re.compile(
     r"i don'?t know|i do not know|not (?:mentioned|provided|stated)|我不知道|无法回答|没有提到", re.I
 )
@@ -133,8 +133,16 @@ def answer_judge(answer: Answer, generated: str) -> None:
         answer.verdict, answer.text, answer.cited = Verdict.REFUSED, REFUSAL[answer.language], []
     elif cited and _supported(text, [p.text for p in answer.passages if p.number in cited]):
         answer.verdict = Verdict.ANSWERED
+    elif not cited and (source := _supporting_passage(text, answer.passages)):
+        # Small models often answer correctly but forget the marker ("25 days"); when one passage
+        # plainly contains what was said, the citation is the application's to add.
+        answer.verdict, answer.text, answer.cited = Verdict.ANSWERED, f"{text} [{source.number}]", [source.number]
     else:
         answer.verdict, answer.cited = Verdict.PASSAGES, [p.number for p in answer.passages]
+
+
+def _supporting_passage(text: str, passages: list[Passage]) -> Passage | None:
+    return next((p for p in passages if _supported(text, [p.text])), None)
 
 
 def _supported(text: str, cited_texts: list[str]) -> bool:

@@ -51,8 +51,17 @@ def test_citations_of_passages_never_given_are_dropped() -> None:
     assert "[7]" not in answer.text
 
 
-def test_an_answer_without_citations_shows_the_passages_instead() -> None:
-    answer = judged("Staff get 25 days of paid annual leave per year.")
+def test_an_uncited_answer_that_one_passage_plainly_contains_gets_that_citation() -> None:
+    answer = judged("Staff get 25 days of paid annual leave.")
+    assert (answer.verdict, answer.cited, answer.text) == (
+        Verdict.ANSWERED,
+        [2],
+        "Staff get 25 days of paid annual leave. [2]",
+    )
+
+
+def test_an_uncited_answer_no_passage_supports_shows_the_passages_instead() -> None:
+    answer = judged("Every employee may work from home on Fridays.")
     assert answer.verdict == Verdict.PASSAGES
     assert answer.cited == [1, 2]  # every passage, best first, is shown
 

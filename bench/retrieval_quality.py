@@ -186,7 +186,7 @@ def main() -> None:
             per_question_ms = 1000 * (time.perf_counter() - started) / len(asked)
             for mode in MODES:
                 rows.append((eval_set, model, mode, results[mode], ingest_seconds, per_question_ms, len(asked)))
-            print(f"done: {set_name} / {model}", file=sys.stderr)
+            print(f"done: {set_name} / {model}: " + json.dumps(results), file=sys.stderr, flush=True)
     print_table(rows)
 
 

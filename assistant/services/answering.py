@@ -10,7 +10,7 @@ Honesty is enforced here, not hoped for from the model:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -18,6 +18,8 @@ from django.conf import settings
 
 from accounts.models import User
 from assistant.services.generation import Messages, generator
+from assistant.services.generation_queue import Turn as QueueTurn
+from assistant.services.generation_queue import generation_queue
 from knowledge.selectors.search import SearchHit, chunk_search
 
 REFUSAL = {
@@ -62,40 +64,107 @@ class Answer:
     text: str = ""
     verdict: Verdict = Verdict.REFUSED
     cited: list[int] = field(default_factory=list)  # passage numbers
+    standalone_question: str = ""  # what was searched: the question, or a follow-up made to stand alone
+    stopped: bool = False  # the asker stopped the generation; the text is what came before
 
 
 @dataclass(frozen=True)
 class Event:
-    """One step of an answer as it happens: "passages", "token", then one "done"."""
+    """One step of an answer as it happens: "queued" (``position`` in line, possibly several
+    times), "passages", "token" (``text``), then one "done"."""
 
     kind: str
     text: str = ""
     answer: Answer | None = None
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Turn:
+    """An earlier exchange in the conversation, for follow-up questions."""
+
+    question: str
+    answer: str
 
 
 def question_language(text: str) -> str:
     return "zh-hans" if re.search(r"[\u3400-\u9fff]", text) else "en"
 
 
-def answer_stream(*, asked_by: User, question: str, should_stop: Callable[[], bool] = lambda: False) -> Iterator[Event]:
-    """Answer ``question`` from what ``asked_by`` may see, step by step."""
+def answer_stream(
+    *,
+    asked_by: User,
+    question: str,
+    history: Sequence[Turn] = (),
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[Event]:
+    """Answer ``question`` from what ``asked_by`` may see, step by step.
+
+    The model is used only with a place in the generation queue, and only when there is
+    something to do: a refusal for lack of passages never waits in line.
+    """
     answer = Answer(question=question.strip(), language=question_language(question))
-    answer.passages = relevant_passages(asked_by, answer.question)
-    yield Event("passages", answer=answer)
-    if not answer.passages:
-        answer.text = REFUSAL[answer.language]
+    turn = generation_queue().turn()
+    try:
+        answer.standalone_question = answer.question
+        if history and answer.question:
+            yield from _queued(turn)
+            answer.standalone_question = standalone_question(history, answer.question)
+        answer.passages = relevant_passages(asked_by, answer.standalone_question)
+        yield Event("passages", answer=answer)
+        if not answer.passages:
+            answer.text = REFUSAL[answer.language]
+            yield Event("done", answer=answer)
+            return
+        yield from _queued(turn)
+        pieces: list[str] = []
+        for piece in generator().stream(
+            prompt_messages(answer.question, answer.passages, history),
+            max_tokens=settings.ENCLAVE_ANSWER_MAX_TOKENS,
+            should_stop=should_stop,
+        ):
+            pieces.append(piece)
+            yield Event("token", text=piece)
+        answer.stopped = should_stop()
+        answer_judge(answer, "".join(pieces))
         yield Event("done", answer=answer)
-        return
-    pieces: list[str] = []
-    for piece in generator().stream(
-        prompt_messages(answer.question, answer.passages),
-        max_tokens=settings.ENCLAVE_ANSWER_MAX_TOKENS,
-        should_stop=should_stop,
-    ):
-        pieces.append(piece)
-        yield Event("token", text=piece)
-    answer_judge(answer, "".join(pieces))
-    yield Event("done", answer=answer)
+    finally:
+        turn.release()
+
+
+def _queued(turn: QueueTurn) -> Iterator[Event]:
+    for position in turn.wait():
+        yield Event("queued", position=position)
+
+
+CONDENSE_PROMPT = (
+    "Rewrite the last question so that it can be understood without the conversation, keeping its "
+    "language. Reply with the rewritten question only."
+)
+
+
+def standalone_question(history: Sequence[Turn], question: str) -> str:
+    """A follow-up ("and how many for part-timers?") rewritten to stand alone, for retrieval.
+
+    The model does the rewriting; if what comes back does not look like a question (empty, or
+    rambling on), the previous question and this one are searched together instead, which finds
+    the same passages in most follow-ups.
+    """
+    recent = list(history)[-settings.ENCLAVE_ANSWER_HISTORY_TURNS :]
+    conversation = "\n".join(f"Q: {t.question}\nA: {_shortened(t.answer)}" for t in recent)
+    messages = [
+        {"role": "system", "content": CONDENSE_PROMPT},
+        {"role": "user", "content": f"{conversation}\nLast question: {question}"},
+    ]
+    rewritten = "".join(generator().stream(messages, max_tokens=64, should_stop=lambda: False)).strip()
+    rewritten = rewritten.removeprefix("Rewritten question:").strip().strip('"')
+    if not rewritten or len(rewritten) > 3 * len(question) + 200:
+        return f"{recent[-1].question} {question}"
+    return rewritten
+
+
+def _shortened(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def relevant_passages(asked_by: User, question: str) -> list[Passage]:
@@ -110,10 +179,17 @@ def relevant_passages(asked_by: User, question: str) -> list[Passage]:
     return [Passage(number, hit) for number, hit in enumerate(hits, start=1)]
 
 
-def prompt_messages(question: str, passages: list[Passage]) -> Messages:
+def prompt_messages(question: str, passages: list[Passage], history: Sequence[Turn] = ()) -> Messages:
+    """System rules, the last turns of the conversation (so "it" and "they" make sense), then the
+    passages fenced as data and the question."""
+    messages: Messages = [{"role": "system", "content": SYSTEM_PROMPT}]
+    for turn in list(history)[-settings.ENCLAVE_ANSWER_HISTORY_TURNS :]:
+        messages.append({"role": "user", "content": turn.question})
+        messages.append({"role": "assistant", "content": _shortened(turn.answer)})
     quoted = "\n\n".join(f"[{p.number}] {_passage_label(p)}\n{p.text}" for p in passages)
     user = f"<passages>\n{quoted}\n</passages>\n\nQuestion: {question}"
-    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+    messages.append({"role": "user", "content": user})
+    return messages
 
 
 def _passage_label(passage: Passage) -> str:

@@ -1,6 +1,6 @@
 """Every read of knowledge goes through here, with the requesting user as an argument."""
 
-from knowledge.selectors.documents import access_document_by_id, chunk_list, document_list, source_list
+from knowledge.selectors.documents import access_document_by_id, chunk_list, chunks_by_id, document_list, source_list
 from knowledge.selectors.sync import (
     SyncProgress,
     source_list_with_sync_progress,
@@ -12,6 +12,7 @@ __all__ = [
     "SyncProgress",
     "access_document_by_id",
     "chunk_list",
+    "chunks_by_id",
     "document_list",
     "source_list",
     "source_list_with_sync_progress",

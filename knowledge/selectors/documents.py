@@ -7,6 +7,7 @@ from django.http import Http404
 from knowledge.models import Chunk, Document, Source
 from knowledge.permissions import AnyUser, sees_everything, visible_filter
 from knowledge.querysets import DocumentQuerySet
+from knowledge.rls import acting_as
 
 
 def document_list(*, fetched_by: AnyUser, source: Source | None = None) -> DocumentQuerySet:
@@ -27,6 +28,14 @@ def access_document_by_id(*, fetched_by: AnyUser, document_id: int) -> Document:
 def chunk_list(*, fetched_by: AnyUser, document_id: int) -> list[Chunk]:
     document = access_document_by_id(fetched_by=fetched_by, document_id=document_id)
     return list(Chunk.objects.visible_to(fetched_by).filter(document=document))
+
+
+def chunks_by_id(*, fetched_by: AnyUser, chunk_ids: list[int]) -> dict[int, Chunk]:
+    """The chunks among ``chunk_ids`` that the user may see now, with document and source; the
+    rest are simply absent (for citations, which must vanish when their document is revoked)."""
+    with acting_as(fetched_by):
+        chunks = Chunk.objects.visible_to(fetched_by).select_related("document__source").filter(pk__in=chunk_ids)
+        return {chunk.pk: chunk for chunk in chunks}
 
 
 def source_list(*, fetched_by: AnyUser) -> list[Source]:

@@ -14,6 +14,7 @@ The two lists are merged with reciprocal-rank fusion.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -165,17 +166,102 @@ def _use_iterative_hnsw(cursor: Any, depth: int) -> None:
     cursor.execute("SET LOCAL enable_bitmapscan = off")
 
 
+# Okapi BM25's usual constants: term-frequency saturation and length normalisation.
+BM25_K1 = 1.2
+BM25_B = 0.75
+# Document frequencies are counted up to this many chunks. Past it a word is common enough that
+# its exact rarity hardly changes the ranking, and counting further would cost time on big corpora.
+DF_COUNT_CAP = 10_000
+
+
 def _keyword(query: str, where: str, params: dict, depth: int) -> list[tuple[int, float]]:
+    """BM25 over PostgreSQL's full-text index.
+
+    ts_rank has no notion of how rare a word is, so a question's common words ("effect",
+    "patients") outweighed the one word that mattered; on SciFact it scored nDCG@10 0.42 against
+    BM25's 0.68. Here each query word is weighted by its inverse document frequency among the
+    chunks this user may see, and the candidates are the chunks holding at least one informative
+    word, all inside the same visibility filter.
+    """
     words = keyword_query(query)
     if not words:
         return []
-    sql = f"""SELECT c.id, ts_rank_cd(c.search_vector, tsq) AS rank
-              FROM {FROM}, websearch_to_tsquery('english', %(words)s) tsq
-              WHERE c.search_vector @@ tsq AND {where}
-              ORDER BY rank DESC, c.id LIMIT %(depth)s"""  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, {**params, "words": words, "depth": depth})
+        terms = _weighted_terms(cursor, words, where, params)
+        if not terms:
+            return []
+        cursor.execute(_bm25_sql(where), {**params, **_bm25_params(terms), "depth": depth})
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
+
+
+@dataclass(frozen=True)
+class _Term:
+    lexeme: str
+    document_frequency: int  # capped at DF_COUNT_CAP
+    idf: float
+
+
+def _weighted_terms(cursor: Any, words: str, where: str, params: dict) -> list[_Term]:
+    # The query is normalised with the same configuration the index was built with (stemming,
+    # stop words), then each lexeme's visible document frequency is counted, capped.
+    cursor.execute(
+        f"""SELECT t.lexeme, (SELECT count(*) FROM (
+                   SELECT 1 FROM {FROM} WHERE c.search_vector @@ quote_literal(t.lexeme)::tsquery AND {where}
+                   LIMIT %(cap)s) matching)
+            FROM unnest(tsvector_to_array(to_tsvector('english', %(words)s))) t(lexeme)""",  # noqa: S608
+        {**params, "words": words, "cap": DF_COUNT_CAP},
+    )
+    frequencies = [(lexeme, count) for lexeme, count in cursor.fetchall() if count]
+    if not frequencies:
+        return []
+    total = _chunk_count(cursor, max(count for _, count in frequencies))
+    return [_Term(lexeme, count, math.log(1 + (total - count + 0.5) / (count + 0.5))) for lexeme, count in frequencies]
+
+
+def _chunk_count(cursor: Any, at_least: int) -> float:
+    """N in the IDF formula: the planner's row estimate, which costs nothing to read.
+
+    It counts every chunk rather than the ones this user sees; that shifts every word's weight
+    by about the same amount, so the order of the results hardly moves, and it needs no count
+    over a million rows per question. A table never analysed yet estimates -1.
+    """
+    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'knowledge_chunk'::regclass")
+    return max(float(cursor.fetchone()[0]), float(at_least))
+
+
+def _bm25_params(terms: list[_Term]) -> dict[str, Any]:
+    # Words in nearly every chunk would make everything a candidate; they still count in the
+    # score. When every word is that common, they are all that is left to search with.
+    informative = [t for t in terms if t.document_frequency < DF_COUNT_CAP] or terms
+    return {
+        "lexemes": [t.lexeme for t in terms],
+        "idfs": [t.idf for t in terms],
+        "candidate_lexemes": [t.lexeme for t in informative],
+        "k1": BM25_K1,
+        "b": BM25_B,
+    }
+
+
+def _bm25_sql(where: str) -> str:
+    # Chunk length is its number of distinct lexemes (what length(tsvector) gives), compared with
+    # the candidates' average; term frequency is the number of positions the index kept.
+    return f"""
+        WITH terms AS (SELECT * FROM unnest(%(lexemes)s::text[], %(idfs)s::float8[]) t(lexeme, idf)),
+        candidates AS MATERIALIZED (
+            SELECT c.id, c.search_vector, length(c.search_vector) AS len FROM {FROM}
+            WHERE c.search_vector @@ array_to_string(
+                      ARRAY(SELECT quote_literal(l) FROM unnest(%(candidate_lexemes)s::text[]) l), ' | ')::tsquery
+              AND {where}),
+        normalised AS (
+            SELECT id, search_vector,
+                   %(k1)s * (1 - %(b)s + %(b)s * len / GREATEST(avg(len) OVER (), 1)) AS saturation
+            FROM candidates)
+        SELECT n.id, (SELECT sum(t.idf * tf * (%(k1)s + 1) / (tf + n.saturation))
+                      FROM (SELECT u.lexeme, coalesce(array_length(u.positions, 1), 1) AS tf
+                            FROM unnest(n.search_vector) u) found
+                      JOIN terms t ON t.lexeme = found.lexeme) AS score
+        FROM normalised n
+        ORDER BY score DESC, n.id LIMIT %(depth)s"""  # noqa: S608 - clauses are fixed strings
 
 
 def _fused_hits(dense: list[tuple[int, float]], keyword: list[tuple[int, float]], k: int) -> list[SearchHit]:

@@ -1,0 +1,102 @@
+"""Reads of conversations, answers and the question log. Each takes the requesting user.
+
+Conversations belong to one person: anyone else gets the same 404 as for a conversation that does
+not exist. Citations are resolved through the visibility rule every time they are read; when a
+passage an answer relied on is no longer visible to its reader, the answer's text is withheld too,
+since it was written from that passage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from assistant.models import Conversation, Feedback, Message, QuestionLog
+from knowledge.models import Chunk
+from knowledge.permissions import AnyUser, sees_everything
+from knowledge.selectors import chunks_by_id
+
+WITHHELD = "This answer relied on documents you can no longer see."
+
+
+def conversation_list(*, fetched_by: AnyUser) -> QuerySet[Conversation]:
+    if not fetched_by.is_authenticated:
+        return Conversation.objects.none()
+    return Conversation.objects.filter(owner_id=fetched_by.pk)
+
+
+def access_conversation_by_id(*, fetched_by: AnyUser, conversation_id: int | str) -> Conversation:
+    try:
+        return conversation_list(fetched_by=fetched_by).get(pk=conversation_id)
+    except (Conversation.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such conversation.") from None
+
+
+def access_message_by_id(*, fetched_by: AnyUser, message_id: int) -> Message:
+    try:
+        return Message.objects.select_related("conversation").get(
+            pk=message_id, conversation__owner_id=fetched_by.pk if fetched_by.is_authenticated else None
+        )
+    except (Message.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such message.") from None
+
+
+@dataclass(frozen=True)
+class ShownCitation:
+    number: int
+    cited: bool
+    chunk: Chunk | None  # None: deleted, or no longer visible to the reader (the two look alike)
+
+
+@dataclass(frozen=True)
+class ShownMessage:
+    message: Message
+    text: str
+    citations: list[ShownCitation]
+    withheld: bool  # a passage the answer cites is no longer visible, so its text is not shown
+    rating: int | None  # the reader's own feedback
+
+    @property
+    def cited(self) -> list[ShownCitation]:
+        return [c for c in self.citations if c.cited]
+
+
+def message_list(*, fetched_by: User, conversation: Conversation) -> list[ShownMessage]:
+    """The conversation's messages as its owner may see them today (one query for citations and
+    one for the visible chunks, however long the conversation)."""
+    if conversation.owner_id != fetched_by.pk:
+        raise Http404("No such conversation.")
+    messages = list(
+        conversation.messages.prefetch_related(
+            "citations", Prefetch("feedback", queryset=Feedback.objects.filter(given_by=fetched_by))
+        )
+    )
+    chunk_ids = [c.chunk_id for m in messages for c in m.citations.all() if c.chunk_id]
+    visible = chunks_by_id(fetched_by=fetched_by, chunk_ids=chunk_ids) if chunk_ids else {}
+    return [_shown(message, visible) for message in messages]
+
+
+def _shown(message: Message, visible: dict[int, Chunk]) -> ShownMessage:
+    citations = [
+        ShownCitation(c.number, c.cited, visible.get(c.chunk_id) if c.chunk_id else None)
+        for c in message.citations.all()
+    ]
+    withheld = any(c.cited and c.chunk is None for c in citations)
+    feedback = next(iter(message.feedback.all()), None)
+    return ShownMessage(
+        message=message,
+        text=WITHHELD if withheld else message.text,
+        citations=citations,
+        withheld=withheld,
+        rating=feedback.rating if feedback else None,
+    )
+
+
+def question_log_list(*, fetched_by: AnyUser) -> QuerySet[QuestionLog]:
+    """The audit trail, for knowledge admins only (everyone else gets an empty list)."""
+    if not sees_everything(fetched_by):
+        return QuestionLog.objects.none()
+    return QuestionLog.objects.all()

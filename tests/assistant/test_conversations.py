@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
+from django.http import StreamingHttpResponse
 from django.test import Client
 from django.utils import timezone
 
@@ -46,11 +47,16 @@ def events_of(chunks) -> Iterator[tuple[str, dict]]:  # type: ignore[no-untyped-
         yield kind.removeprefix("event: "), json.loads(data.removeprefix("data: "))
 
 
-def streamed(client: Client, started: dict) -> list[tuple[str, dict]]:
+def open_stream(client: Client, started: dict) -> StreamingHttpResponse:
     response = client.get(started["stream"])
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
-    return list(events_of(response.streaming_content))
+    assert isinstance(response, StreamingHttpResponse)
+    return response
+
+
+def streamed(client: Client, started: dict) -> list[tuple[str, dict]]:
+    return list(events_of(open_stream(client, started).streaming_content))
 
 
 def test_an_answer_streams_as_events_and_is_recorded_with_its_citations_and_log_entry(
@@ -98,7 +104,7 @@ def test_a_stop_request_ends_the_generation_and_keeps_it_as_stopped(
     monkeypatch.setattr(conversations, "STOP_CHECK_SECONDS", 0.0)  # look for the request at every token
     bob = signed_in(people.bob)
     started = ask(bob, LEAVE_QUESTION)
-    response = bob.get(started["stream"])
+    response = open_stream(bob, started)
     tokens = 0
     events = []
     for kind, data in events_of(response.streaming_content):
@@ -120,9 +126,9 @@ def test_closing_the_stream_mid_answer_stops_it_and_keeps_no_unchecked_text(
 ) -> None:
     bob = signed_in(people.bob)
     started = ask(bob, LEAVE_QUESTION)
-    response = bob.get(started["stream"])
-    for chunk in response.streaming_content:
-        if chunk.startswith(b"event: token"):
+    response = open_stream(bob, started)
+    for kind, _ in events_of(response.streaming_content):
+        if kind == "token":
             break
     response.close()  # what the server does when the page goes away
     message = Message.objects.get(pk=started["message"])

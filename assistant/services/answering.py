@@ -146,9 +146,9 @@ CONDENSE_PROMPT = (
 def standalone_question(history: Sequence[Turn], question: str) -> str:
     """A follow-up ("and how many for part-timers?") rewritten to stand alone, for retrieval.
 
-    The model does the rewriting; if what comes back does not look like a question (empty, or
-    rambling on), the previous question and this one are searched together instead, which finds
-    the same passages in most follow-ups.
+    The model does the rewriting; if what comes back does not look like a rewrite of this question,
+    the previous question and this one are searched together instead, which finds the same
+    passages in most follow-ups.
     """
     recent = list(history)[-settings.ENCLAVE_ANSWER_HISTORY_TURNS :]
     conversation = "\n".join(f"Q: {t.question}\nA: {_shortened(t.answer)}" for t in recent)
@@ -158,9 +158,19 @@ def standalone_question(history: Sequence[Turn], question: str) -> str:
     ]
     rewritten = "".join(generator().stream(messages, max_tokens=64, should_stop=lambda: False)).strip()
     rewritten = rewritten.removeprefix("Rewritten question:").strip().strip('"')
-    if not rewritten or len(rewritten) > 3 * len(question) + 200:
+    if not _keeps_the_question(rewritten, question):
         return f"{recent[-1].question} {question}"
     return rewritten
+
+
+def _keeps_the_question(rewritten: str, question: str) -> bool:
+    """A rewrite adds context to a follow-up; it must still hold most of the follow-up's words and
+    not ramble (small models sometimes answer instead, or emit a bare "[1]")."""
+    if not rewritten or len(rewritten) > 3 * len(question) + 200 or _CITATION.search(rewritten):
+        return False
+    words = {w.lower() for w in _WORD.findall(question)}
+    kept = {w.lower() for w in _WORD.findall(rewritten)} & words
+    return not words or len(kept) >= len(words) / 2
 
 
 def _shortened(text: str, limit: int = 300) -> str:

@@ -25,6 +25,7 @@ TITLE_CHARS = 80
 # How often a running answer looks for a stop request made from another request or process.
 STOP_CHECK_SECONDS = 0.5
 STOPPED_EARLY = "Stopped before the answer was finished."
+FINISHED = (Message.Status.ANSWERED, Message.Status.PASSAGES, Message.Status.REFUSED)
 STATUS_OF_VERDICT = {
     Verdict.ANSWERED: Message.Status.ANSWERED,
     Verdict.PASSAGES: Message.Status.PASSAGES,
@@ -120,11 +121,11 @@ def _question_and_history(message: Message) -> tuple[str, list[Turn]]:
     if not earlier or earlier[-1].role != Message.Role.USER or message.status != Message.Status.PENDING:
         raise QuestionError("This answer is not waiting to be generated.")
     turns = [
-        Turn(question.text, answer.text)
+        # An answer that was replaced by passages is not the model's to build on; its question
+        # still says what the conversation is about.
+        Turn(question.text, answer.text if answer.status == Message.Status.ANSWERED else "")
         for question, answer in itertools.pairwise(earlier[:-1])
-        if question.role == Message.Role.USER
-        and answer.role == Message.Role.ASSISTANT
-        and answer.status == Message.Status.ANSWERED
+        if question.role == Message.Role.USER and answer.status in FINISHED
     ]
     return earlier[-1].text, turns
 

@@ -86,6 +86,19 @@ def test_an_answer_streams_as_events_and_is_recorded_with_its_citations_and_log_
     assert log.seconds_total is not None and log.seconds_to_first_token is not None
 
 
+def test_a_follow_up_is_searched_as_a_question_that_stands_alone(people: People, demo: dict[str, Source]) -> None:
+    bob = signed_in(people.bob)
+    first = ask(bob, LEAVE_QUESTION)
+    streamed(bob, first)
+    follow_up = ask(bob, "How far in advance must I request it?", conversation=first["conversation"])
+    events = streamed(bob, follow_up)
+    done = events[-1][1]
+    assert done["standalone_question"] != "How far in advance must I request it?"
+    assert "Leave policy" in [passage["title"] for passage in events[0][1]["passages"]]
+    log = QuestionLog.objects.latest("id")
+    assert log.standalone_question == done["standalone_question"]
+
+
 def test_an_outsider_is_refused_and_the_log_shows_nothing_was_retrieved(
     people: People, demo: dict[str, Source]
 ) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator
 
 from django.conf import settings
 
@@ -46,7 +46,7 @@ class Turn:
         self._queue = queue
         self.holding = False
 
-    def wait(self) -> Iterator[int]:
+    def wait(self) -> Generator[int, None, None]:
         """Yield this turn's position in line (1 = next) each time it changes, and return once a
         generation slot is ours. Does nothing when the slot is already held."""
         if self.holding:

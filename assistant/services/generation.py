@@ -65,6 +65,29 @@ class LocalGenerator:
                 if text:
                     yield text
 
+    def prompt_tokens(self, messages: Messages) -> int:
+        """How many tokens the model reads for these messages, formatted by the GGUF's own template."""
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        llama: Any = self._llama
+        template = llama.metadata.get("tokenizer.chat_template")
+        if not template:  # no template to apply: count the contents, a close lower bound
+            return sum(len(llama.tokenize(m["content"].encode(), add_bos=False)) for m in messages)
+        eos, bos = llama.token_eos(), llama.token_bos()
+        formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+        )
+        prompt = formatter(messages=messages).prompt  # type: ignore[arg-type]  # plain dicts of the same shape
+        return len(llama.tokenize(prompt.encode(), add_bos=False, special=True))
+
+    def forget_prompt(self) -> None:
+        """Drop the cached prompt, so the next call reads its whole prompt (benchmarks compare like
+        with like; serving keeps the cache, which spares re-reading the shared system prompt)."""
+        with self._lock:
+            self._llama.reset()
+
 
 class RemoteGenerator:
     """An OpenAI-compatible /v1/chat/completions endpoint, streamed."""

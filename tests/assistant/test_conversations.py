@@ -222,3 +222,16 @@ def test_the_question_log_is_pruned_after_the_retention_period(people: People, s
     settings.ENCLAVE_AUDIT_RETENTION_DAYS = 30
     assert question_log_prune() == 1
     assert list(QuestionLog.objects.values_list("question", flat=True)) == ["recent"]
+
+
+def test_the_question_log_is_readable_by_knowledge_admins_only(people: People, demo: dict[str, Source]) -> None:
+    bob = signed_in(people.bob)
+    streamed(bob, ask(bob, "What are the salary bands for engineers?"))
+    log = QuestionLog.objects.get()
+    admin = signed_in(people.admin)
+    page = admin.get("/admin/assistant/questionlog/").content.decode()
+    assert "What are the salary bands for engineers?" in page and "bob" in page
+    assert admin.get(f"/admin/assistant/questionlog/{log.pk}/delete/").status_code == 403
+    for staff in (bob, signed_in(people.charlie)):
+        response = staff.get("/admin/assistant/questionlog/")
+        assert response.status_code == 302 and "/admin/login/" in response["Location"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.postgres.search import SearchVector
+from django.db.models import Value
 from django.http import Http404
 from django.test import Client
 
@@ -13,6 +15,7 @@ from knowledge.selectors.access import document_access_reasons
 from knowledge.selectors.search import SearchFilters, chunk_search
 from knowledge.services.grants import grant_create, grant_revoke
 from tests.conftest import People
+from tests.factories import ChunkFactory, DocumentFactory, SourceFactory
 from tests.knowledge.helpers import documents_by_uri
 
 pytestmark = pytest.mark.django_db
@@ -100,3 +103,22 @@ def test_the_search_endpoint_answers_signed_in_users_only(people: People, demo: 
     client.force_login(people.bob)
     first = client.get("/search", {"q": "annual leave days", "k": "3"}).json()["results"][0]
     assert (first["title"], first["section"]) == ("Leave policy", "Leave policy > Annual leave")
+
+
+def test_keyword_ranking_weighs_rare_words_above_repeated_common_ones(people: People) -> None:
+    """BM25: one rare word the question shares outweighs a common word said many times."""
+    with acting_as_system():
+        source = SourceFactory.create(visible_to_all_staff=True)
+        texts = {
+            "repeats": "The budget. The budget was approved. Budget, budget and more budget.",
+            "rare": "The committee discussed the budget for the zeppelin hangar.",
+            **{f"filler {n}": f"Budget review number {n} for the department." for n in range(6)},
+        }
+        for title, text in texts.items():
+            ChunkFactory.create(
+                document=DocumentFactory.create(source=source, title=title),
+                text=text,
+                search_vector=SearchVector(Value(text), config="english"),
+            )
+    hits = chunk_search(fetched_by=people.charlie, query="budget of the zeppelin", mode="keyword", k=3)
+    assert [hit.chunk.document.title for hit in hits][:2] == ["rare", "repeats"]

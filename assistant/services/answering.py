@@ -35,6 +35,10 @@ SYSTEM_PROMPT = (
 )
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 _WORD = re.compile(r"\d+|[A-Za-z]{3,}|[\u3400-\u9fff]")  # numbers count: they are what answers hinge on
+_NUMBER = re.compile(r"\d+")
+# A bare "1" or "yes" says nothing a reader could check against a passage (SmolLM2 once answered
+# "1", which the digit 1 somewhere in the passage "supported").
+MIN_ANSWER_WORDS = 2
 _DONT_KNOW = re.compile(
     r"i don'?t know|i do not know|not (?:mentioned|provided|stated)|我不知道|无法回答|没有提到", re.I
 )
@@ -232,10 +236,14 @@ def _supporting_passage(text: str, passages: list[Passage]) -> Passage | None:
 
 
 def _supported(text: str, cited_texts: list[str]) -> bool:
-    """Whether most of the answer's words occur in the passages it cites (a cheap, strict check
-    against answers made up around a citation)."""
+    """Whether the answer says something its cited passages say (a cheap, strict check against
+    answers made up around a citation): at least two words, most of them in the passages, and
+    every number exactly as a passage has it, since a wrong figure is the costliest invention."""
     words = {w.lower() for w in _WORD.findall(_CITATION.sub("", text))}
-    if not words:
+    if len(words) < MIN_ANSWER_WORDS:
         return False
     source = " ".join(cited_texts).lower()
+    source_numbers = set(_NUMBER.findall(source))
+    if any(w.isdigit() and w not in source_numbers for w in words):
+        return False
     return sum(w in source for w in words) / len(words) >= settings.ENCLAVE_ANSWER_MIN_OVERLAP

@@ -71,6 +71,17 @@ def test_an_invented_answer_with_a_citation_shows_the_passages_instead() -> None
     assert answer.verdict == Verdict.PASSAGES
 
 
+def test_a_bare_number_is_not_an_answer_even_when_the_digit_occurs_in_a_passage() -> None:
+    assert judged("1").verdict == Verdict.PASSAGES
+    assert judged("1 [2]").verdict == Verdict.PASSAGES
+
+
+def test_a_wrong_figure_is_unsupported_even_when_the_other_words_match() -> None:
+    # "5" appears in the passage only inside "25"; numbers must match whole.
+    assert judged("Staff get 5 days of paid annual leave [2].").verdict == Verdict.PASSAGES
+    assert judged("Staff get 30 days of paid annual leave.").verdict == Verdict.PASSAGES
+
+
 def test_i_dont_know_becomes_the_refusal_in_the_questions_language() -> None:
     assert judged("I don't know.").text == REFUSAL["en"]
     chinese = judged("我不知道。", question="每年有多少天年假？")

@@ -56,6 +56,9 @@ class LocalGenerator:
                 messages=messages,  # type: ignore[arg-type]  # plain dicts of the same shape
                 max_tokens=max_tokens,
                 temperature=0.1,
+                # Small models loop ("The office is open ... The office is open ..."); llama.cpp's
+                # usual completion default, which its chat completion does not apply.
+                repeat_penalty=1.1,
                 stream=True,
             )
             for chunk in chunks:

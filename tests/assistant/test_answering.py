@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.services.answering import (
+    PASSAGES_INSTEAD,
     REFUSAL,
     Answer,
     Passage,
@@ -63,6 +64,7 @@ def test_an_uncited_answer_that_one_passage_plainly_contains_gets_that_citation(
 def test_an_uncited_answer_no_passage_supports_shows_the_passages_instead() -> None:
     answer = judged("Every employee may work from home on Fridays.")
     assert answer.verdict == Verdict.PASSAGES
+    assert answer.text == PASSAGES_INSTEAD["en"]  # the unsupported claim is kept nowhere
     assert answer.cited == [1, 2]  # every passage, best first, is shown
 
 

@@ -19,7 +19,10 @@ from knowledge.models import Chunk
 from knowledge.permissions import AnyUser, sees_everything
 from knowledge.selectors import chunks_by_id
 
-WITHHELD = "This answer relied on documents you can no longer see."
+WITHHELD = {
+    "en": "This answer relied on documents you can no longer see.",
+    "zh-hans": "此回答所依据的文档您已无权查看。",
+}
 
 
 def conversation_list(*, fetched_by: AnyUser) -> QuerySet[Conversation]:
@@ -88,7 +91,7 @@ def _shown(message: Message, visible: dict[int, Chunk]) -> ShownMessage:
     feedback = next(iter(message.feedback.all()), None)
     return ShownMessage(
         message=message,
-        text=WITHHELD if withheld else message.text,
+        text=WITHHELD.get(message.language, WITHHELD["en"]) if withheld else message.text,
         citations=citations,
         withheld=withheld,
         rating=feedback.rating if feedback else None,

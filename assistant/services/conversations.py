@@ -17,14 +17,14 @@ from django.utils import timezone
 
 from accounts.models import User
 from assistant.models import Citation, Conversation, Feedback, Message, QuestionLog
-from assistant.services.answering import Answer, Event, Turn, Verdict, answer_stream
+from assistant.services.answering import Answer, Event, Turn, Verdict, answer_stream, question_language
 from assistant.services.generation import GenerationError
 
 MAX_QUESTION_CHARS = 4000
 TITLE_CHARS = 80
 # How often a running answer looks for a stop request made from another request or process.
 STOP_CHECK_SECONDS = 0.5
-STOPPED_EARLY = "Stopped before the answer was finished."
+STOPPED_EARLY = {"en": "Stopped before the answer was finished.", "zh-hans": "回答在完成前已停止。"}
 FINISHED = (Message.Status.ANSWERED, Message.Status.PASSAGES, Message.Status.REFUSED)
 STATUS_OF_VERDICT = {
     Verdict.ANSWERED: Message.Status.ANSWERED,
@@ -174,8 +174,15 @@ def _answer_record(message: Message, answer: Answer) -> None:
 
 def _answer_interrupted(message: Message) -> None:
     # The asker went away mid-answer; the unfinished text was never checked, so none is kept.
-    message.text, message.status, message.finished_at = STOPPED_EARLY, Message.Status.STOPPED, timezone.now()
-    message.save(update_fields=["text", "status", "finished_at"])
+    language = question_language(_question_text(message))
+    message.text, message.status, message.finished_at = STOPPED_EARLY[language], Message.Status.STOPPED, timezone.now()
+    message.language = language
+    message.save(update_fields=["text", "status", "language", "finished_at"])
+
+
+def _question_text(message: Message) -> str:
+    question = message.conversation.messages.filter(id__lt=message.id, role=Message.Role.USER).last()
+    return question.text if question else ""
 
 
 def _answer_failed(message: Message, reason: str) -> None:

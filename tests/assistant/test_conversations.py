@@ -145,7 +145,7 @@ def test_closing_the_stream_mid_answer_stops_it_and_keeps_no_unchecked_text(
             break
     response.close()  # what the server does when the page goes away
     message = Message.objects.get(pk=started["message"])
-    assert (message.status, message.text) == (Message.Status.STOPPED, conversations.STOPPED_EARLY)
+    assert (message.status, message.text) == (Message.Status.STOPPED, conversations.STOPPED_EARLY["en"])
 
 
 def test_an_answer_streams_only_once(people: People, demo: dict[str, Source]) -> None:
@@ -209,7 +209,7 @@ def test_a_revoked_document_disappears_from_old_answers(people: People, corpus: 
     with acting_as_system():
         grant_revoke(grant=Grant.objects.get(user=people.alice, document=corpus.memo))
     shown = message_list(fetched_by=people.alice, conversation=conversation)[-1]
-    assert (shown.text, shown.withheld) == (WITHHELD, True)
+    assert (shown.text, shown.withheld) == (WITHHELD["en"], True)
     assert [c.chunk for c in shown.citations] == [None, notice_chunk]
 
 

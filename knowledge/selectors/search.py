@@ -4,9 +4,10 @@ Both rankings filter by the user's principals in the same statement that ranks, 
 top k, then drop what the user may not see" (which returns nothing to a user who sees 1% of the
 corpus). Row-level security applies on top, from the user set for the transaction.
 
-The vector ranking picks its plan per query from how many chunks the user may see:
+The vector ranking picks its plan per query from how many chunks the user may see, sized from
+the visible documents first (far fewer rows than chunks):
 - few (a narrow user, or tight filters): an exact scan of just those rows, sorted by distance;
-  recall 1.0 and fast because the GIN index on principals finds them;
+  recall 1.0 and fast because the (document, ordinal) index finds them;
 - many: the HNSW index with pgvector's iterative scan, which keeps walking the graph until it has
   found enough rows that pass the filter.
 The two lists are merged with reciprocal-rank fusion.
@@ -70,29 +71,40 @@ def chunk_search(
     principals = principals_of(fetched_by)
     if not (query or query_vector) or not (everything or principals):
         return []
-    where, params = _visibility_and_filters(everything, principals, filters or SearchFilters())
+    clauses = _visibility_and_filters(everything, principals, filters or SearchFilters())
     depth = max(k * 4, 40)  # each list runs deeper than k so fusion has something to fuse
     with acting_as(fetched_by):
-        dense = _dense(query, query_vector, where, params, depth) if mode in ("hybrid", "dense") else []
-        keyword = _keyword(query, where, params, depth) if mode in ("hybrid", "keyword") else []
+        dense = _dense(query, query_vector, clauses, depth) if mode in ("hybrid", "dense") else []
+        keyword = _keyword(query, clauses.chunk, clauses.params, depth) if mode in ("hybrid", "keyword") else []
         return _fused_hits(dense, keyword, k)
 
 
-def _visibility_and_filters(everything: bool, principals: list[str], filters: SearchFilters) -> tuple[str, dict]:
-    clauses: list[str] = []
+@dataclass(frozen=True)
+class _Clauses:
+    chunk: str  # a WHERE over knowledge_chunk c
+    document: str  # the same rule and filters over knowledge_document d, for sizing the visible set
+    params: dict[str, Any]
+
+
+def _visibility_and_filters(everything: bool, principals: list[str], filters: SearchFilters) -> _Clauses:
+    chunk: list[str] = []
+    document: list[str] = []
     params: dict[str, Any] = {}
     if not everything:
-        clauses.append("c.principals && %(principals)s::text[]")
+        chunk.append("c.principals && %(principals)s::text[]")
+        document.append("d.principals && %(principals)s::text[]")
         params["principals"] = principals
     if filters.document_ids:
-        clauses.append("c.document_id = ANY(%(document_ids)s)")
+        chunk.append("c.document_id = ANY(%(document_ids)s)")
+        document.append("d.id = ANY(%(document_ids)s)")
         params["document_ids"] = list(filters.document_ids)
     document_clauses, document_params = _document_filters(filters)
     if document_clauses:
         # A semi-join, and only when asked for: the common search touches the chunk table alone.
-        clauses.append(f"c.document_id IN (SELECT d.id FROM knowledge_document d WHERE {document_clauses})")  # noqa: S608
+        chunk.append(f"c.document_id IN (SELECT d.id FROM knowledge_document d WHERE {document_clauses})")  # noqa: S608
+        document.append(document_clauses)
         params.update(document_params)
-    return " AND ".join(clauses) or "TRUE", params
+    return _Clauses(" AND ".join(chunk) or "TRUE", " AND ".join(document) or "TRUE", params)
 
 
 def _document_filters(filters: SearchFilters) -> tuple[str, dict[str, Any]]:
@@ -116,23 +128,26 @@ def _document_filters(filters: SearchFilters) -> tuple[str, dict[str, Any]]:
 FROM = "knowledge_chunk c"
 
 
-def _dense(query: str, vector: Sequence[float] | None, where: str, params: dict, depth: int) -> list[tuple[int, float]]:
+def _dense(query: str, vector: Sequence[float] | None, clauses: _Clauses, depth: int) -> list[tuple[int, float]]:
     model = current_model()
     if vector is None:
         vector = query_embed(query)  # the first call in a process loads the model
     # Only the current model's vectors are comparable with the query; the same expression as the
     # model's partial index (knowledge/vector_index.py) lets the planner use it.
-    where = f"c.embedding_model = %(model)s AND {where}"
+    where = f"c.embedding_model = %(model)s AND {clauses.chunk}"
     embedding = vector_expression(model, "c.embedding")
-    params = {**params, "model": model.name, "q": str(list(vector)), "depth": depth}
+    params = {**clauses.params, "model": model.name, "q": str(list(vector)), "depth": depth}
     with connection.cursor() as cursor:
-        if _visible_rows_at_most(cursor, where, params, settings.ENCLAVE_EXACT_SEARCH_MAX_ROWS):
-            # MATERIALIZED keeps the planner from reaching for the HNSW index: this is the exact scan.
+        few_documents = _documents_of_a_narrow_view(cursor, clauses, params, settings.ENCLAVE_EXACT_SEARCH_MAX_ROWS)
+        if few_documents is not None:
+            # MATERIALIZED keeps the planner from reaching for the HNSW index: this is the exact
+            # scan, reaching the rows through the (document, ordinal) index.
             sql = f"""WITH visible AS MATERIALIZED (
                           SELECT c.id, {embedding} AS embedding FROM {FROM}
-                          WHERE c.embedding IS NOT NULL AND {where})
+                          WHERE c.document_id = ANY(%(few_documents)s) AND c.embedding IS NOT NULL AND {where})
                       SELECT id, embedding <=> %(q)s::vector AS distance FROM visible
                       ORDER BY distance LIMIT %(depth)s"""  # noqa: S608 - clauses are fixed strings
+            params["few_documents"] = few_documents
         else:
             _use_iterative_hnsw(cursor, depth)
             # relaxed_order returns rows roughly in order; the outer ORDER BY makes it exact.
@@ -144,14 +159,42 @@ def _dense(query: str, vector: Sequence[float] | None, where: str, params: dict,
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
 
-def _visible_rows_at_most(cursor: Any, where: str, params: dict, limit: int) -> bool:
-    """Whether at most ``limit`` chunks pass the filter; stops counting at limit + 1, so it stays
-    cheap for a user who may see millions."""
+# A user whose documents should hold this many times the exact-scan limit, at the corpus's average
+# chunks per document, is taken to be broad without counting their chunks.
+BROAD_MARGIN = 4
+
+
+def _documents_of_a_narrow_view(cursor: Any, clauses: _Clauses, params: dict, limit: int) -> list[int] | None:
+    """The ids of the documents the user may see (after filters) when they hold at most ``limit``
+    chunks of the current model, so an exact scan is cheap; None when the view is broad.
+
+    Sizing the view is on the path of every search, so it starts from documents, a hundred times
+    fewer rows than chunks. Counting a broad user's chunks had cost 30-200 ms at a million chunks
+    (a bitmap over every visible row of the principals index), more than the search itself.
+    """
     cursor.execute(
-        f"SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE {where} LIMIT %(cap)s) capped",  # noqa: S608
+        f"SELECT d.id FROM knowledge_document d WHERE {clauses.document} LIMIT %(cap)s",  # noqa: S608
         {**params, "cap": limit + 1},
     )
-    return cursor.fetchone()[0] <= limit
+    documents = [row[0] for row in cursor.fetchall()]
+    if len(documents) > limit or len(documents) * _chunks_per_document(cursor) > BROAD_MARGIN * limit:
+        return None  # clearly broad; a misjudged narrow user still gets k results, from the index
+    cursor.execute(
+        f"""SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE c.document_id = ANY(%(few_documents)s)
+                  AND c.embedding_model = %(model)s LIMIT %(cap)s) capped""",  # noqa: S608
+        {**params, "few_documents": documents, "cap": limit + 1},
+    )
+    return documents if cursor.fetchone()[0] <= limit else None
+
+
+def _chunks_per_document(cursor: Any) -> float:
+    """The corpus's average, from the planner's statistics (free to read; 0 before the first ANALYZE,
+    which sends every user to the exact count)."""
+    cursor.execute(
+        "SELECT (SELECT reltuples FROM pg_class WHERE oid = 'knowledge_chunk'::regclass)"
+        " / GREATEST((SELECT reltuples FROM pg_class WHERE oid = 'knowledge_document'::regclass), 1)"
+    )
+    return max(float(cursor.fetchone()[0]), 0.0)
 
 
 def _use_iterative_hnsw(cursor: Any, depth: int) -> None:

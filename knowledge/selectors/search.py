@@ -137,25 +137,34 @@ def _dense(query: str, vector: Sequence[float] | None, clauses: _Clauses, depth:
     where = f"c.embedding_model = %(model)s AND {clauses.chunk}"
     embedding = vector_expression(model, "c.embedding")
     params = {**clauses.params, "model": model.name, "q": str(list(vector)), "depth": depth}
+    limit = settings.ENCLAVE_EXACT_SEARCH_MAX_ROWS
     with connection.cursor() as cursor:
-        few_documents = _documents_of_a_narrow_view(cursor, clauses, params, settings.ENCLAVE_EXACT_SEARCH_MAX_ROWS)
+        few_documents = _documents_of_a_narrow_view(cursor, clauses, params, limit)
         if few_documents is not None:
             # MATERIALIZED keeps the planner from reaching for the HNSW index: this is the exact
-            # scan, reaching the rows through the (document, ordinal) index.
-            sql = f"""WITH visible AS MATERIALIZED (
-                          SELECT c.id, {embedding} AS embedding FROM {FROM}
-                          WHERE c.document_id = ANY(%(few_documents)s) AND c.embedding IS NOT NULL AND {where})
-                      SELECT id, embedding <=> %(q)s::vector AS distance FROM visible
-                      ORDER BY distance LIMIT %(depth)s"""  # noqa: S608 - clauses are fixed strings
-            params["few_documents"] = few_documents
-        else:
-            _use_iterative_hnsw(cursor, depth)
-            # relaxed_order returns rows roughly in order; the outer ORDER BY makes it exact.
-            sql = f"""WITH nearest AS MATERIALIZED (
-                          SELECT c.id, {embedding} <=> %(q)s::vector AS distance FROM {FROM}
-                          WHERE {where} ORDER BY {embedding} <=> %(q)s::vector LIMIT %(depth)s)
-                      SELECT id, distance FROM nearest ORDER BY distance"""  # noqa: S608
-        cursor.execute(sql, params)
+            # scan, reaching the rows through the (document, ordinal) index. It reads at most
+            # limit + 1 rows; more means the view was not narrow after all (see below).
+            cursor.execute(
+                f"""WITH visible AS MATERIALIZED (
+                        SELECT c.id, {embedding} AS embedding FROM {FROM}
+                        WHERE c.document_id = ANY(%(few_documents)s) AND c.embedding IS NOT NULL AND {where}
+                        LIMIT %(cap)s)
+                    SELECT id, embedding <=> %(q)s::vector AS distance, (SELECT count(*) FROM visible)
+                    FROM visible ORDER BY distance LIMIT %(depth)s""",  # noqa: S608 - clauses are fixed strings
+                {**params, "few_documents": few_documents, "cap": limit + 1},
+            )
+            rows = cursor.fetchall()
+            if not rows or rows[0][2] <= limit:
+                return [(row[0], float(row[1])) for row in rows]
+        _use_iterative_hnsw(cursor, depth)
+        # relaxed_order returns rows roughly in order; the outer ORDER BY makes it exact.
+        cursor.execute(
+            f"""WITH nearest AS MATERIALIZED (
+                    SELECT c.id, {embedding} <=> %(q)s::vector AS distance FROM {FROM}
+                    WHERE {where} ORDER BY {embedding} <=> %(q)s::vector LIMIT %(depth)s)
+                SELECT id, distance FROM nearest ORDER BY distance""",  # noqa: S608
+            params,
+        )
         return [(row[0], float(row[1])) for row in cursor.fetchall()]
 
 
@@ -165,12 +174,13 @@ BROAD_MARGIN = 4
 
 
 def _documents_of_a_narrow_view(cursor: Any, clauses: _Clauses, params: dict, limit: int) -> list[int] | None:
-    """The ids of the documents the user may see (after filters) when they hold at most ``limit``
-    chunks of the current model, so an exact scan is cheap; None when the view is broad.
+    """The ids of the documents the user may see (after filters) when their chunks may number at
+    most ``limit``, so an exact scan is likely cheap; None when the view is clearly broad.
 
     Sizing the view is on the path of every search, so it starts from documents, a hundred times
     fewer rows than chunks. Counting a broad user's chunks had cost 30-200 ms at a million chunks
-    (a bitmap over every visible row of the principals index), more than the search itself.
+    (a bitmap over every visible row of the principals index), more than the search itself. The
+    exact scan itself stops after limit + 1 rows, which settles the cases this cannot.
     """
     cursor.execute(
         f"SELECT d.id FROM knowledge_document d WHERE {clauses.document} LIMIT %(cap)s",  # noqa: S608
@@ -179,12 +189,7 @@ def _documents_of_a_narrow_view(cursor: Any, clauses: _Clauses, params: dict, li
     documents = [row[0] for row in cursor.fetchall()]
     if len(documents) > limit or len(documents) * _chunks_per_document(cursor) > BROAD_MARGIN * limit:
         return None  # clearly broad; a misjudged narrow user still gets k results, from the index
-    cursor.execute(
-        f"""SELECT count(*) FROM (SELECT 1 FROM {FROM} WHERE c.document_id = ANY(%(few_documents)s)
-                  AND c.embedding_model = %(model)s LIMIT %(cap)s) capped""",  # noqa: S608
-        {**params, "few_documents": documents, "cap": limit + 1},
-    )
-    return documents if cursor.fetchone()[0] <= limit else None
+    return documents
 
 
 def _chunks_per_document(cursor: Any) -> float:

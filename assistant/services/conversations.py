@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -130,7 +130,7 @@ def _question_and_history(message: Message) -> tuple[str, list[Turn]]:
     return earlier[-1].text, turns
 
 
-def _stop_checker(message: Message):  # type: ignore[no-untyped-def]
+def _stop_checker(message: Message) -> Callable[[], bool]:
     last_check = 0.0
     stopped = False
 

@@ -112,7 +112,7 @@ def _answer_events(
             _answer_record(message, final)
             _question_log_write(message, final, asked_by, channel, first_token, time.monotonic() - started)
         elif message.status == Message.Status.GENERATING:
-            _answer_interrupted(message)
+            _answer_interrupted(message, question_language(question))
 
 
 def _question_and_history(message: Message) -> tuple[str, list[Turn]]:
@@ -172,17 +172,11 @@ def _answer_record(message: Message, answer: Answer) -> None:
         )
 
 
-def _answer_interrupted(message: Message) -> None:
+def _answer_interrupted(message: Message, language: str) -> None:
     # The asker went away mid-answer; the unfinished text was never checked, so none is kept.
-    language = question_language(_question_text(message))
     message.text, message.status, message.finished_at = STOPPED_EARLY[language], Message.Status.STOPPED, timezone.now()
     message.language = language
     message.save(update_fields=["text", "status", "language", "finished_at"])
-
-
-def _question_text(message: Message) -> str:
-    question = message.conversation.messages.filter(id__lt=message.id, role=Message.Role.USER).last()
-    return question.text if question else ""
 
 
 def _answer_failed(message: Message, reason: str) -> None:

@@ -104,6 +104,7 @@ _queue_lock = threading.Lock()
 def generation_queue() -> GenerationQueue:
     global _queue
     with _queue_lock:
+        # A changed setting (tests override it) starts a new line; answers already running finish.
         if _queue is None or _queue.slots != settings.ENCLAVE_ANSWERS_AT_ONCE:
             _queue = GenerationQueue(settings.ENCLAVE_ANSWERS_AT_ONCE)
         return _queue

@@ -193,13 +193,21 @@ def _documents_of_a_narrow_view(cursor: Any, clauses: _Clauses, params: dict, li
 
 
 def _chunks_per_document(cursor: Any) -> float:
-    """The corpus's average, from the planner's statistics (free to read; 0 before the first ANALYZE,
-    which sends every user to the exact count)."""
+    """The corpus's average, from the planner's statistics (0 before the first ANALYZE, which sends
+    every user to the exact scan, where its own row limit decides)."""
+    chunks, documents = _planner_row_estimates(cursor)
+    return max(chunks / max(documents, 1.0), 0.0)
+
+
+def _planner_row_estimates(cursor: Any) -> tuple[float, float]:
+    """(chunks, documents) as the planner last counted them: free to read, and close enough for
+    sizing decisions. A table never analysed yet estimates -1."""
     cursor.execute(
-        "SELECT (SELECT reltuples FROM pg_class WHERE oid = 'knowledge_chunk'::regclass)"
-        " / GREATEST((SELECT reltuples FROM pg_class WHERE oid = 'knowledge_document'::regclass), 1)"
+        "SELECT (SELECT reltuples FROM pg_class WHERE oid = 'knowledge_chunk'::regclass),"
+        " (SELECT reltuples FROM pg_class WHERE oid = 'knowledge_document'::regclass)"
     )
-    return max(float(cursor.fetchone()[0]), 0.0)
+    chunks, documents = cursor.fetchone()
+    return float(chunks), float(documents)
 
 
 def _use_iterative_hnsw(cursor: Any, depth: int) -> None:
@@ -267,14 +275,14 @@ def _weighted_terms(cursor: Any, words: str, where: str, params: dict) -> list[_
 
 
 def _chunk_count(cursor: Any, at_least: int) -> float:
-    """N in the IDF formula: the planner's row estimate, which costs nothing to read.
+    """N in the IDF formula: the planner's estimate of all chunks.
 
     It counts every chunk rather than the ones this user sees; that shifts every word's weight
     by about the same amount, so the order of the results hardly moves, and it needs no count
-    over a million rows per question. A table never analysed yet estimates -1.
+    over a million rows per question.
     """
-    cursor.execute("SELECT reltuples FROM pg_class WHERE oid = 'knowledge_chunk'::regclass")
-    return max(float(cursor.fetchone()[0]), float(at_least))
+    chunks, _ = _planner_row_estimates(cursor)
+    return max(chunks, float(at_least))
 
 
 def _bm25_params(terms: list[_Term]) -> dict[str, Any]:

@@ -9,7 +9,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint migrate demo db-stop model test-model
+.PHONY: install run test lint migrate demo db-stop model test-model catalogs browser
 
 install: $(VENV)/.installed
 
@@ -38,7 +38,16 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --disable-pip-version-check -q -e ".[dev]"
 	touch $@
 
-migrate: install
+# The page's translations (locale/*/LC_MESSAGES/django.po) compiled to .mo, which is not committed.
+catalogs: install
+	$(BIN)/pybabel compile -q -d locale -D django
+
+# The page's browser tests drive Debian's Chromium; Playwright's own browser download does not
+# work on these machines.
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+
+migrate: catalogs
 	$(MANAGE) migrate --no-input
 	$(MANAGE) collectstatic --no-input -v 0
 
@@ -55,7 +64,7 @@ lint: install
 	$(BIN)/mypy .
 	$(MANAGE) makemigrations --check --dry-run
 
-test: lint test-model
+test: lint test-model catalogs browser
 	$(BIN)/pytest
 
 # Stops the embedded PostgreSQL (it keeps running after `make run` so web and worker share it).

@@ -66,20 +66,49 @@ class ShownMessage:
     def cited(self) -> list[ShownCitation]:
         return [c for c in self.citations if c.cited]
 
+    @property
+    def finished(self) -> bool:
+        """An answer with nothing more to come, which its reader can rate and copy."""
+        return self.message.status in SETTLED
+
+
+SETTLED = {Message.Status.ANSWERED, Message.Status.PASSAGES, Message.Status.REFUSED, Message.Status.STOPPED}
+
 
 def message_list(*, fetched_by: User, conversation: Conversation) -> list[ShownMessage]:
     """The conversation's messages as its owner may see them today (one query for citations and
     one for the visible chunks, however long the conversation)."""
     if conversation.owner_id != fetched_by.pk:
         raise Http404("No such conversation.")
+    return _shown_messages(fetched_by, conversation.messages.all())
+
+
+def _shown_messages(fetched_by: User, messages_of: QuerySet[Message]) -> list[ShownMessage]:
     messages = list(
-        conversation.messages.prefetch_related(
+        messages_of.prefetch_related(
             "citations", Prefetch("feedback", queryset=Feedback.objects.filter(given_by=fetched_by))
         )
     )
     chunk_ids = [c.chunk_id for m in messages for c in m.citations.all() if c.chunk_id]
     visible = chunks_by_id(fetched_by=fetched_by, chunk_ids=chunk_ids) if chunk_ids else {}
     return [_shown(message, visible) for message in messages]
+
+
+def answer_shown(*, fetched_by: User, message: Message) -> ShownMessage:
+    """One message as its owner may see it today (the page re-renders an answer when it finishes)."""
+    shown = _shown_messages(fetched_by, Message.objects.filter(pk=message.pk, conversation__owner_id=fetched_by.pk))
+    if not shown:
+        raise Http404("No such message.")
+    return shown[0]
+
+
+def citation_shown(*, fetched_by: User, message: Message, number: int) -> ShownCitation:
+    """Passage ``number`` of an answer; its chunk is None when the reader may no longer see it."""
+    citations = answer_shown(fetched_by=fetched_by, message=message).citations
+    citation = next((c for c in citations if c.number == number), None)
+    if citation is None:
+        raise Http404("No such citation.")
+    return citation
 
 
 def _shown(message: Message, visible: dict[int, Chunk]) -> ShownMessage:

@@ -15,7 +15,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonRespons
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
-from assistant.selectors import access_conversation_by_id, access_message_by_id
+from assistant.selectors import access_conversation_by_id, access_message_by_id, answer_shown
 from assistant.services.answering import Answer, Event, Passage
 from assistant.services.conversations import (
     QuestionError,
@@ -26,13 +26,6 @@ from assistant.services.conversations import (
     question_submit,
 )
 from assistant.services.generation import GenerationError
-from knowledge.selectors import document_list
-
-
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    documents = document_list(fetched_by=request.user)[:200]
-    return render(request, "assistant/home.html", {"documents": documents})
 
 
 @login_required
@@ -78,13 +71,17 @@ def answer_stop_view(request: HttpRequest, message_id: int) -> JsonResponse:
 
 @login_required
 @require_POST
-def feedback_view(request: HttpRequest, message_id: int) -> JsonResponse:
+def feedback_view(request: HttpRequest, message_id: int) -> HttpResponse:
+    """Thumbs up or down; the page (htmx) gets its feedback buttons back, showing the choice."""
     message = access_message_by_id(fetched_by=request.user, message_id=message_id)
     try:
         rating = int(request.POST.get("rating", "0"))
         feedback_give(message=message, given_by=request.user, rating=rating, comment=request.POST.get("comment", ""))  # type: ignore[arg-type]
     except (QuestionError, ValueError) as exc:
         return JsonResponse({"error": str(exc)}, status=400)
+    if request.headers.get("HX-Request"):
+        shown = answer_shown(fetched_by=request.user, message=message)  # type: ignore[arg-type]
+        return render(request, "assistant/_feedback.html", {"shown": shown})
     return JsonResponse({"rating": rating})
 
 

@@ -1,10 +1,12 @@
-"""The JSON search endpoint, so retrieval can be tried before the chat page exists."""
+"""The JSON search endpoint (retrieval without the chat), and downloads of documents' originals."""
 
 from __future__ import annotations
 
-from django.http import HttpRequest, JsonResponse
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.views.decorators.http import require_GET
 
+from knowledge.selectors import document_original
 from knowledge.selectors.search import SearchFilters, SearchHit, chunk_search
 
 MAX_K = 50
@@ -41,3 +43,18 @@ def _as_json(hit: SearchHit) -> dict[str, object]:
         "text": chunk.text,
         "score": round(hit.score, 6),
     }
+
+
+@login_required
+@require_GET
+def document_download(request: HttpRequest, document_id: int) -> HttpResponseBase:
+    """The document's original, for a reader who may see it (everyone else: 404, as if missing).
+
+    Always an attachment: an uploaded HTML file opened inline would run in Enclave's own origin.
+    """
+    original = document_original(fetched_by=request.user, document_id=document_id)
+    if original.url:
+        return HttpResponseRedirect(original.url)
+    if original.path is None:
+        raise Http404("The original file is no longer available.")
+    return FileResponse(original.path.open("rb"), as_attachment=True, filename=original.path.name)

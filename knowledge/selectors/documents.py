@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from django.http import Http404
 
 from knowledge.models import Chunk, Document, Source
 from knowledge.permissions import AnyUser, sees_everything, visible_filter
 from knowledge.querysets import DocumentQuerySet
 from knowledge.rls import acting_as
+from knowledge.services.reading import source_root
 
 
 def document_list(*, fetched_by: AnyUser, source: Source | None = None) -> DocumentQuerySet:
@@ -23,6 +27,30 @@ def access_document_by_id(*, fetched_by: AnyUser, document_id: int) -> Document:
         return document_list(fetched_by=fetched_by).get(pk=document_id)
     except (Document.DoesNotExist, ValueError, TypeError):
         raise Http404("No such document.") from None
+
+
+@dataclass(frozen=True)
+class Original:
+    """Where a reader can get a document as it was ingested: a stored file, or the web page itself."""
+
+    path: Path | None = None
+    url: str = ""
+
+
+def document_original(*, fetched_by: AnyUser, document_id: int) -> Original:
+    """The original of a document the user may see (Http404 otherwise, as for a missing one).
+
+    Folder and upload sources serve their file while it is still on disk and inside the source's
+    folder (a symlink pointing elsewhere is not followed out); a web page source links to the page.
+    """
+    document = access_document_by_id(fetched_by=fetched_by, document_id=document_id)
+    if document.source.kind == Source.Kind.URL:
+        return Original(url=document.uri)
+    root = source_root(document.source).resolve()
+    path = (root / document.uri).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return Original()
+    return Original(path=path)
 
 
 def chunk_list(*, fetched_by: AnyUser, document_id: int) -> list[Chunk]:

@@ -42,10 +42,11 @@ $(VENV)/.installed: pyproject.toml
 catalogs: install
 	$(BIN)/pybabel compile -q -d locale -D django
 
-# The page's browser tests drive Debian's Chromium; Playwright's own browser download does not
-# work on these machines.
+# The page's browser tests drive Debian's Chromium (Playwright's own browser download does not
+# work on these machines), with a small Chinese font so screenshots of the Chinese page are legible.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
 browser:
-	command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null)
 
 migrate: catalogs
 	$(MANAGE) migrate --no-input

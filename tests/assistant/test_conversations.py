@@ -133,7 +133,7 @@ def test_a_stop_request_ends_the_generation_and_keeps_it_as_stopped(
 
 # Outside a test transaction, as in a server: closing a response also closes the request's
 # database connection when it sits in an open transaction.
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])  # owner: see test_worker.py
 def test_closing_the_stream_mid_answer_stops_it_and_keeps_no_unchecked_text(
     people: People, demo: dict[str, Source]
 ) -> None:

@@ -15,7 +15,9 @@ from knowledge.models import Source
 from tests.browser.conftest import screenshot
 from tests.conftest import People
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# Django empties the tables after a transactional test only through non-mirror connections: "owner"
+# here, since "default" mirrors it (config/settings.py). Without it, one test's conversations leak into the next.
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 
 PASSWORD = "correct horse battery staple"  # tests/factories.py
 # SmolLM2-135M answers this one at length (about 100 tokens), so there is a stream to watch; its

@@ -38,6 +38,7 @@ new MutationObserver(() => {
 @pytest.fixture
 def page(browser: Browser, live_server) -> Iterator[Page]:  # type: ignore[no-untyped-def]
     context = browser.new_context(base_url=live_server.url, locale="en-US", viewport={"width": 1280, "height": 820})
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
     page = context.new_page()
     page.set_default_timeout(30_000)
     yield page
@@ -95,9 +96,17 @@ def test_sign_in_ask_watch_it_stream_open_a_citation_and_reload(
     expect(answer.locator(".sources li").first).to_be_visible()
     answer_text = answer.locator(".answer-text").inner_text()
 
+    answer.get_by_role("button", name="Copy answer").click()
+    expect(answer.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == answer_text.strip()
+    answer.get_by_role("button", name="Not helpful").click()
+    expect(answer.get_by_role("button", name="Not helpful")).to_have_attribute("aria-pressed", "true")
+    expect(answer.get_by_text("Thanks for the feedback.")).to_be_visible()
+
     page.reload()
     expect(page.locator(".question")).to_have_text(LEAVE_QUESTION)
     expect(page.locator("article.answer .answer-text")).to_have_text(answer_text)
+    expect(page.get_by_role("button", name="Not helpful")).to_have_attribute("aria-pressed", "true")
 
 
 def test_an_outsider_asking_the_same_question_is_refused_with_no_trace_of_the_document(
@@ -176,3 +185,15 @@ def test_a_dropped_connection_is_said_plainly_and_trying_again_finishes_the_answ
     answer = page.locator("article.answer").last
     expect(answer.locator(".answer-actions")).to_be_visible(timeout=ANSWER_SECONDS * 1000)
     expect(page.get_by_text("The connection dropped")).to_have_count(0)
+
+    # The conversation's menu: rename it, then delete it (confirming the browser's dialog).
+    item = page.locator(".conversation-item.active")
+    item.get_by_label(re.compile("Options for")).click()
+    item.get_by_label("Name").fill("Office")
+    item.get_by_role("button", name="Rename").click()
+    expect(page.locator(".conversation-item.active > a")).to_have_text("Office")
+    page.locator(".conversation-item.active").get_by_label("Options for Office").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".conversation-item.active").get_by_role("button", name="Delete").click()
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_text("No conversations yet.")).to_be_visible()

@@ -40,7 +40,7 @@ $(VENV)/.installed: pyproject.toml
 
 # The page's translations (locale/*/LC_MESSAGES/django.po) compiled to .mo, which is not committed.
 catalogs: install
-	$(BIN)/pybabel compile -q -d locale -D django
+	$(BIN)/pybabel compile -d locale -D django
 
 # The page's browser tests drive Debian's Chromium (Playwright's own browser download does not
 # work on these machines), with a small Chinese font so screenshots of the Chinese page are legible.

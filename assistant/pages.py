@@ -31,6 +31,7 @@ from assistant.services.conversations import MAX_QUESTION_CHARS, conversation_de
 from knowledge.selectors import document_list, document_original
 
 CONVERSATIONS_SHOWN = 100
+DOCUMENTS_SHOWN = 200
 # Scripts only from Enclave itself, no plugins, no framing, images only from here: whatever a
 # document or the model manages to put into the page cannot load or run anything.
 CONTENT_SECURITY_POLICY = (
@@ -58,12 +59,14 @@ def chat_page(request: HttpRequest, conversation_id: int | None = None) -> HttpR
         if conversation_id is not None
         else None
     )
+    documents = document_list(fetched_by=request.user)
     messages = message_list(fetched_by=request.user, conversation=conversation) if conversation else []  # type: ignore[arg-type]
     context = {
         "conversation": conversation,
         "conversations": conversation_list(fetched_by=request.user)[:CONVERSATIONS_SHOWN],
         "messages": messages,
-        "documents_visible": document_list(fetched_by=request.user).count(),
+        "documents_visible": documents.count(),
+        "documents": documents.order_by("source__name", "title")[:DOCUMENTS_SHOWN],
         "max_question_chars": MAX_QUESTION_CHARS,
         "strings": _page_strings(),
         "urls": _page_urls(),

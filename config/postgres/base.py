@@ -19,5 +19,6 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def get_connection_params(self) -> dict[str, Any]:
         data_dir = self.settings_dict.get("EMBEDDED_DATA_DIR")
         if data_dir:
-            self.settings_dict["HOST"] = embedded_db.ensure_running(Path(data_dir))
+            shared_buffers_mb = self.settings_dict.get("EMBEDDED_SHARED_BUFFERS_MB")
+            self.settings_dict["HOST"] = embedded_db.ensure_running(Path(data_dir), shared_buffers_mb)
         return super().get_connection_params()

@@ -55,7 +55,8 @@ migrate: catalogs
 demo: migrate
 	$(MANAGE) demo_setup
 
-run: demo model
+# The database restarts once here so that settings only a restart applies (its cache size) do.
+run: demo model db-stop
 	@echo "Enclave is at http://127.0.0.1:8000 (admin console: http://127.0.0.1:8000/admin/)"
 	deploy/run-dev.sh
 

@@ -213,9 +213,9 @@ def main() -> None:
             0
         ]
         recalls = []
-        for vector, hits in zip(queries, found, strict=True):
+        for vector, found_ids in zip(queries, found, strict=True):
             exact = exact_top10(conn, principals, vector.astype(np.float32))
-            recalls.append(len(hits & set(exact)) / max(len(exact), 1))
+            recalls.append(len(found_ids & set(exact)) / max(len(exact), 1))
         p50, p95 = statistics.median(timings), sorted(timings)[int(0.95 * (len(timings) - 1))]
         recall = statistics.mean(recalls)
         print(f"| {args.chunks:>9,} | {label:>9} | {visible:>9,} | {p50:>7.1f} | {p95:>7.1f} | {recall:>9.3f} |")

@@ -64,25 +64,21 @@ def default_shared_buffers_mb() -> int:
 
 
 def _size_shared_buffers(superuser_uri: str, data_dir: Path, wanted_mb: int) -> None:
-    """Set the server's cache size; it needs a restart, done only while no one else is connected
-    (otherwise the new size applies from the server's next start, e.g. after `make db-stop`)."""
+    """Set the server's cache size for its next start (`make run` restarts the server for it).
+
+    Not restarted here: other processes may be starting against the same server at this moment,
+    and pulling it from under them fails their start.
+    """
     with (data_dir / "pgdata-settings.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # one process at a time decides on a restart
+        fcntl.flock(lock, fcntl.LOCK_EX)
         with psycopg.connect(superuser_uri, autocommit=True) as conn:
-            row = conn.execute("SELECT setting::bigint * 8 / 1024 FROM pg_settings WHERE name = 'shared_buffers'")
-            current_mb = row.fetchone()[0]  # type: ignore[index]
-            if current_mb == wanted_mb:
-                return
-            conn.execute(sql.SQL("ALTER SYSTEM SET shared_buffers = {}").format(sql.Literal(f"{wanted_mb}MB")))
-            others = conn.execute(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
-            ).fetchone()[0]  # type: ignore[index]
-        if others:
-            log.info("shared_buffers = %s MB applies from the next start of the embedded server", wanted_mb)
-            return
-        log.info("restarting the embedded server with shared_buffers = %s MB", wanted_mb)
-        _pg_ctl(data_dir, "restart")
+            # What the configuration files say, which the running value follows only after a restart.
+            row = conn.execute(
+                "SELECT setting FROM pg_file_settings WHERE name = 'shared_buffers' ORDER BY seqno DESC LIMIT 1"
+            ).fetchone()
+            if row is None or row[0] != f"{wanted_mb}MB":
+                conn.execute(sql.SQL("ALTER SYSTEM SET shared_buffers = {}").format(sql.Literal(f"{wanted_mb}MB")))
+                log.info("shared_buffers = %s MB applies from the next start of the embedded server", wanted_mb)
 
 
 def _import_package() -> ModuleType:

@@ -64,3 +64,24 @@ def test_data_survives_a_restart(data_dir: Path) -> None:
     host = start_in_subprocesses(data_dir, 1)[0].split(" ")[2]
     with psycopg.connect(host=host, dbname="enclave", user="enclave_owner") as conn:
         assert conn.execute("SELECT note FROM kept").fetchall() == [("still here",)]
+
+
+SHOW_SHARED_BUFFERS = """
+import sys
+from pathlib import Path
+import psycopg
+from config import embedded_db
+host = embedded_db.ensure_running(Path(sys.argv[1]), 64)
+with psycopg.connect(host=host, dbname="enclave", user="enclave_owner") as conn:
+    print(conn.execute("SHOW shared_buffers").fetchone()[0])
+"""
+
+
+def test_the_cache_size_applies_from_the_next_start(data_dir: Path) -> None:
+    def shared_buffers() -> str:
+        command = [sys.executable, "-c", SHOW_SHARED_BUFFERS, str(data_dir)]
+        return subprocess.run(command, capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+
+    assert shared_buffers() == "128MB"  # PostgreSQL's default, until the server restarts
+    embedded_db.stop(data_dir)
+    assert shared_buffers() == "64MB"

@@ -42,6 +42,22 @@ SYSTEM_PROMPT = (
 _CITATION = re.compile(r"\[(\d{1,2})\]")
 _WORD = re.compile(r"\d+|[A-Za-z]{3,}|[\u3400-\u9fff]")  # numbers count: they are what answers hinge on
 _NUMBER = re.compile(r"\d+")
+_CHINESE_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
+_CHINESE_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CHINESE_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 # A bare "1" or "yes" says nothing a reader could check against a passage (SmolLM2 once answered
 # "1", which the digit 1 somewhere in the passage "supported").
 MIN_ANSWER_WORDS = 2
@@ -247,11 +263,34 @@ def _supported(text: str, cited_texts: list[str]) -> bool:
     """Whether the answer says something its cited passages say (a cheap, strict check against
     answers made up around a citation): at least two words, most of them in the passages, and
     every number exactly as a passage has it, since a wrong figure is the costliest invention."""
-    words = {w.lower() for w in _WORD.findall(_CITATION.sub("", text))}
+    words = {w.lower() for w in _WORD.findall(_with_arabic_numerals(_CITATION.sub("", text)))}
     if len(words) < MIN_ANSWER_WORDS:
         return False
-    source = " ".join(cited_texts).lower()
+    source = _with_arabic_numerals(" ".join(cited_texts)).lower()
     source_numbers = set(_NUMBER.findall(source))
     if any(w.isdigit() and w not in source_numbers for w in words):
         return False
     return sum(w in source for w in words) / len(words) >= settings.ENCLAVE_ANSWER_MIN_OVERLAP
+
+
+def _with_arabic_numerals(text: str) -> str:
+    """Chinese numerals as digits, so "25天" in an answer matches "二十五天" in a passage (and a
+    wrong figure written either way is still caught). Both sides are converted alike, so a numeral
+    inside a word ("统一") changes nothing that is compared."""
+    return _CHINESE_NUMERAL.sub(lambda m: str(_chinese_numeral_value(m.group(0))), text)
+
+
+def _chinese_numeral_value(numeral: str) -> int:
+    if not any(c in _CHINESE_UNITS for c in numeral):
+        return int("".join(str(_CHINESE_DIGITS[c]) for c in numeral))  # read digit by digit: 二〇二六
+    total, section, digit = 0, 0, 0
+    for char in numeral:
+        if char in _CHINESE_DIGITS:
+            digit = _CHINESE_DIGITS[char]
+        elif char == "万":
+            total += (section + digit) * 10000
+            section, digit = 0, 0
+        else:
+            section += (digit or 1) * _CHINESE_UNITS[char]  # 十五: a bare unit counts one of it
+            digit = 0
+    return total + section + digit

@@ -22,6 +22,7 @@ LEAVE = (
     "Full-time staff get 25 days of paid annual leave per calendar year. Leave must be requested 14 days in advance."
 )
 TRAVEL = "Hotels in London are reimbursed up to 180 pounds per night."
+CHINESE_LEAVE = "每位员工每个日历年享有二十五天带薪年假，按月累计。未使用的年假最多可结转五天至次年第一季度。"
 
 
 def passages(*texts: str) -> list[Passage]:
@@ -66,6 +67,21 @@ def test_an_uncited_answer_no_passage_supports_shows_the_passages_instead() -> N
     assert answer.verdict == Verdict.PASSAGES
     assert answer.text == PASSAGES_INSTEAD["en"]  # the unsupported claim is kept nowhere
     assert answer.cited == [1, 2]  # every passage, best first, is shown
+
+
+@pytest.mark.parametrize(
+    ("generated", "verdict"),
+    [
+        ("每位员工每年有25天带薪年假 [1]。", Verdict.ANSWERED),  # the passage writes 二十五
+        ("每位员工每年有三十天带薪年假 [1]。", Verdict.PASSAGES),  # a wrong figure, in either script
+        ("每位员工每年有30天带薪年假 [1]。", Verdict.PASSAGES),
+        ("未使用的年假最多可结转5天 [1]。", Verdict.ANSWERED),
+    ],
+)
+def test_figures_match_whether_written_in_digits_or_chinese_numerals(generated: str, verdict: Verdict) -> None:
+    answer = Answer(question="年假有多少天？", language="zh-hans", passages=passages(CHINESE_LEAVE))
+    answer_judge(answer, generated)
+    assert answer.verdict == verdict
 
 
 def test_an_invented_answer_with_a_citation_shows_the_passages_instead() -> None:

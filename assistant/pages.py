@@ -149,6 +149,7 @@ def _page_strings() -> dict[str, str]:
         "connectionLost": _("The connection dropped before the answer finished."),
         "retry": _("Try again"),
         "askFailed": _("Your question could not be sent."),
+        "requestFailed": _("That did not work: Enclave could not be reached, or refused. Please try again."),
         "tooLong": _("The question is too long."),
         "copied": _("Copied"),
         "copy": _("Copy answer"),

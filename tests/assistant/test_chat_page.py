@@ -107,6 +107,7 @@ def test_outsiders_get_404_for_every_page_and_fragment_of_someone_elses_conversa
         f"/chat/answers/{message.pk}/citations/1",
     ):
         assert charlie.get(url).status_code == 404, url
+    assert "There is nothing here, or it is not yours to see." in charlie.get(f"/chat/{conversation}").content.decode()
     assert charlie.post(f"/chat/conversations/{conversation}/rename", {"title": "mine"}).status_code == 404
     assert charlie.post(f"/chat/conversations/{conversation}/delete").status_code == 404
     assert charlie.get(f"/documents/{corpus.memo.pk}/download").status_code == 404

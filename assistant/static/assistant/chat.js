@@ -202,6 +202,14 @@
     if (event.detail.target.id === "passage-body" && !dialog.open) dialog.showModal();
   });
 
+  // A fragment that fails to load (feedback, a passage, a rename) says so instead of doing nothing.
+  document.body.addEventListener("htmx:responseError", () => {
+    errorLine.textContent = strings.requestFailed;
+  });
+  document.body.addEventListener("htmx:sendError", () => {
+    errorLine.textContent = strings.requestFailed;
+  });
+
   messages.addEventListener("click", async (event) => {
     const button = event.target.closest("[data-copy]");
     if (!button) return;

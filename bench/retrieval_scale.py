@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATABASE = "enclave_scale"
+DATABASE = "enclave_scale"  # the default of --database; another name keeps corpora of two sizes
 SOURCES, GROUPS, USERS, DIMENSIONS, CLUSTERS = 100, 200, 1000, 384, 200
 MODEL = "multilingual-e5-small"
 
@@ -38,9 +38,9 @@ ADD_TO_GROUP = (
 )
 
 
-def setup_django() -> None:
+def setup_django(database: str) -> None:
     sys.path.insert(0, str(ROOT))
-    os.environ["ENCLAVE_DATABASE_NAME"] = DATABASE
+    os.environ["ENCLAVE_DATABASE_NAME"] = database
     os.environ["ENCLAVE_EMBEDDING_MODEL"] = MODEL  # the chunks claim to come from it; its index is 384-d
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
@@ -48,28 +48,28 @@ def setup_django() -> None:
     django.setup()
 
 
-def recreate_database() -> None:
+def recreate_database(database: str) -> None:
     import psycopg
 
     from config import embedded_db
 
     host = embedded_db.ensure_running(ROOT / "var")
     with psycopg.connect(host=host, dbname="postgres", user=embedded_db.OWNER_ROLE, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {DATABASE}")
+        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {database}")
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
 
 
-def owner_connection():  # type: ignore[no-untyped-def]
+def owner_connection(database: str):  # type: ignore[no-untyped-def]
     import psycopg
     from pgvector.psycopg import register_vector
 
     from config import embedded_db
 
     host = embedded_db.ensure_running(ROOT / "var")
-    conn = psycopg.connect(host=host, dbname=DATABASE, user=embedded_db.OWNER_ROLE, autocommit=True)
+    conn = psycopg.connect(host=host, dbname=database, user=embedded_db.OWNER_ROLE, autocommit=True)
     register_vector(conn)
     return conn
 
@@ -169,17 +169,18 @@ def main() -> None:
     parser.add_argument("--per-document", type=int, default=100)
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="query the corpus the previous run built")
+    parser.add_argument("--database", default=DATABASE, help="the scratch database (dropped and rebuilt)")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
-    setup_django()
+    setup_django(args.database)
     if args.reuse:
-        conn = owner_connection()
+        conn = owner_connection(args.database)
         users = {label: conn.execute("SELECT id FROM accounts_user WHERE username = %s", [f"user{n}"]).fetchone()[0]
                  for n, label in enumerate(("100%", "10%", "1%"), start=1)}  # fmt: skip
         centers = rng.normal(size=(CLUSTERS, DIMENSIONS)).astype(np.float32)  # the same draw as the build
     else:
-        recreate_database()
-        conn = owner_connection()
+        recreate_database(args.database)
+        conn = owner_connection(args.database)
         started = time.perf_counter()
         users = people_and_grants(conn)
         centers = chunks(conn, args.chunks, args.per_document, rng)

@@ -78,10 +78,9 @@ def chat_page(request: HttpRequest, conversation_id: int | None = None) -> HttpR
 @require_GET
 def conversations_fragment(request: HttpRequest) -> HttpResponse:
     """The sidebar's list, refreshed after a first question creates a conversation."""
-    active = request.GET.get("active")
     context = {
         "conversations": conversation_list(fetched_by=request.user)[:CONVERSATIONS_SHOWN],
-        "active_id": int(active) if active and active.isdigit() else None,
+        "active_id": _id_or_none(request.GET.get("active")),
     }
     return render(request, "assistant/_conversation_list.html", context)
 
@@ -91,7 +90,7 @@ def conversations_fragment(request: HttpRequest) -> HttpResponse:
 def conversation_rename_view(request: HttpRequest, conversation_id: int) -> HttpResponse:
     conversation = access_conversation_by_id(fetched_by=request.user, conversation_id=conversation_id)
     conversation_rename(conversation=conversation, title=request.POST.get("title", ""))
-    context = {"item": conversation, "active_id": int(request.POST.get("active") or 0) or None}
+    context = {"item": conversation, "active_id": _id_or_none(request.POST.get("active"))}
     return render(request, "assistant/_conversation_item.html", context)
 
 
@@ -126,6 +125,11 @@ def citation_fragment(request: HttpRequest, message_id: int, number: int) -> Htt
         document_original(fetched_by=request.user, document_id=citation.chunk.document_id) if citation.chunk else None
     )
     return render(request, "assistant/_passage.html", {"citation": citation, "original": original})
+
+
+def _id_or_none(value: str | None) -> int | None:
+    """Which conversation to mark as open in the list; anything but a number marks none."""
+    return int(value) if value and value.isdigit() else None
 
 
 def _page_urls() -> dict[str, str]:

@@ -133,7 +133,9 @@ def test_conversations_can_be_renamed_and_deleted_by_their_owner(people: People,
     alice = signed_in(people.alice)
     conversation = message.conversation_id
 
-    item = alice.post(f"/chat/conversations/{conversation}/rename", {"title": "Pay questions"}, HTTP_HX_REQUEST="true")
+    item = alice.post(
+        f"/chat/conversations/{conversation}/rename", {"title": "Pay questions", "active": "x"}, HTTP_HX_REQUEST="true"
+    )
     assert "Pay questions" in item.content.decode()
     assert "Pay questions" in alice.get("/").content.decode()
 

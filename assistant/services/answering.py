@@ -26,6 +26,10 @@ REFUSAL = {
     "en": "I can't find this in the documents you have access to.",
     "zh-hans": "在您有权访问的文档中找不到相关内容。",
 }
+STOPPED_UNWRITTEN = {
+    "en": "Stopped before anything was written.",
+    "zh-hans": "在生成任何内容之前已停止。",
+}
 # Shown in place of a generated answer the passages do not support (the streamed tokens are
 # replaced by this and the passages when the "done" event arrives).
 PASSAGES_INSTEAD = {
@@ -134,7 +138,10 @@ def answer_stream(
     try:
         answer.standalone_question = answer.question
         if history and answer.question:
-            yield from _queued(turn)
+            yield from _queued(turn, should_stop)
+            if not turn.holding:
+                yield _stopped_unwritten(answer)
+                return
             answer.standalone_question = standalone_question(history, answer.question)
         answer.passages = relevant_passages(asked_by, answer.standalone_question)
         yield Event("passages", answer=answer)
@@ -142,7 +149,10 @@ def answer_stream(
             answer.text = REFUSAL[answer.language]
             yield Event("done", answer=answer)
             return
-        yield from _queued(turn)
+        yield from _queued(turn, should_stop)
+        if not turn.holding:
+            yield _stopped_unwritten(answer)
+            return
         pieces: list[str] = []
         for piece in generator().stream(
             prompt_messages(answer.question, answer.passages, history),
@@ -151,16 +161,28 @@ def answer_stream(
         ):
             pieces.append(piece)
             yield Event("token", text=piece)
+        generated = "".join(pieces)
+        if should_stop() and not generated.strip():
+            yield _stopped_unwritten(answer)
+            return
         answer.stopped = should_stop()
-        answer_judge(answer, "".join(pieces))
+        answer_judge(answer, generated)
         yield Event("done", answer=answer)
     finally:
         turn.release()
 
 
-def _queued(turn: QueueTurn) -> Iterator[Event]:
-    for position in turn.wait():
+def _queued(turn: QueueTurn, should_stop: Callable[[], bool]) -> Iterator[Event]:
+    """Wait for a generation slot; a stop while waiting leaves the line (``turn.holding`` stays False)."""
+    for position in turn.wait(should_leave=should_stop):
         yield Event("queued", position=position)
+
+
+def _stopped_unwritten(answer: Answer) -> Event:
+    # Stopped in line or before the first token: there is nothing to judge, and the refusal would
+    # wrongly say that the documents hold no answer.
+    answer.stopped, answer.text, answer.cited = True, STOPPED_UNWRITTEN[answer.language], []
+    return Event("done", answer=answer)
 
 
 CONDENSE_PROMPT = (

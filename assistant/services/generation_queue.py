@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 
 from django.conf import settings
 
@@ -46,9 +46,11 @@ class Turn:
         self._queue = queue
         self.holding = False
 
-    def wait(self) -> Generator[int, None, None]:
+    def wait(self, should_leave: Callable[[], bool] = lambda: False) -> Generator[int, None, None]:
         """Yield this turn's position in line (1 = next) each time it changes, and return once a
-        generation slot is ours. Does nothing when the slot is already held."""
+        generation slot is ours. Does nothing when the slot is already held. ``should_leave`` is
+        asked at every recheck: when it says so, the turn leaves the line and returns without the
+        slot (``holding`` stays False)."""
         if self.holding:
             return
         queue = self._queue
@@ -64,9 +66,13 @@ class Turn:
                         queue._running += 1
                         self.holding = True
                         return
-                    if position == shown:
+                    unchanged = position == shown
+                    if unchanged:
                         queue._changed.wait(RECHECK_SECONDS)
-                        continue
+                if unchanged:
+                    if should_leave():  # outside the lock: it may query the database
+                        return
+                    continue
                 shown = position
                 yield position  # outside the lock: the caller may take its time sending it
         finally:

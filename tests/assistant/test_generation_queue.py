@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import pytest
 
-from assistant.services.answering import answer_stream
+from assistant.services.answering import STOPPED_UNWRITTEN, answer_stream
 from assistant.services.generation_queue import GenerationQueue, Turn, generation_queue
 from knowledge.models import Source
 from tests.conftest import People
@@ -81,3 +81,31 @@ def test_a_refusal_never_waits_in_line_but_an_answer_does(people: People, demo: 
         busy.release()
     rest = [event.kind for event in events]
     assert "token" in rest and rest[-1] == "done"
+
+
+@pytest.mark.django_db
+def test_an_answer_stopped_while_waiting_leaves_the_line_without_generating(
+    people: People, demo: dict[str, Source]
+) -> None:
+    busy = generation_queue().turn()
+    list(busy.wait())  # someone else's answer holds the only slot, and keeps it
+    stop = threading.Event()
+    try:
+        events = answer_stream(
+            asked_by=people.bob, question="How many days of annual leave do I get?", should_stop=stop.is_set
+        )
+        assert [next(events).kind, next(events).kind] == ["passages", "queued"]
+        assert generation_queue().waiting == 1
+        stop.set()  # the asker pressed Stop while still in line
+        rest: list = []
+        consumer = threading.Thread(target=lambda: rest.extend(events), daemon=True)
+        consumer.start()
+        consumer.join(timeout=15)  # without leaving the line, it would wait for the slot forever
+        assert not consumer.is_alive(), "the stopped answer is still waiting in line"
+    finally:
+        busy.release()
+    assert [event.kind for event in rest] == ["done"]  # no token: the model was never asked
+    answer = rest[0].answer
+    assert answer is not None and answer.stopped
+    assert answer.text == STOPPED_UNWRITTEN["en"]  # not the refusal: the documents were never the problem
+    assert generation_queue().waiting == 0

@@ -10,3 +10,10 @@ def prune_question_log() -> int:
     from assistant.services.conversations import question_log_prune
 
     return question_log_prune()
+
+
+@app.task
+def close_abandoned_answers() -> int:
+    from assistant.services.conversations import answers_abandoned_close
+
+    return answers_abandoned_close()

@@ -151,6 +151,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "sync-due-sources": {"task": "knowledge.tasks.sync_due_sources", "schedule": 60.0},
     "prune-question-log": {"task": "assistant.tasks.prune_question_log", "schedule": 24 * 3600.0},
+    "close-abandoned-answers": {"task": "assistant.tasks.close_abandoned_answers", "schedule": 300.0},
 }
 
 
@@ -210,6 +211,9 @@ ENCLAVE_ANSWER_MIN_OVERLAP = env_float("ENCLAVE_ANSWER_MIN_OVERLAP", 0.5, minimu
 ENCLAVE_ANSWERS_AT_ONCE = env_int("ENCLAVE_ANSWERS_AT_ONCE", 1, minimum=1, maximum=64)
 # Earlier question/answer pairs given to the model with a follow-up question.
 ENCLAVE_ANSWER_HISTORY_TURNS = env_int("ENCLAVE_ANSWER_HISTORY_TURNS", 2, minimum=0, maximum=10)
+# An answer still "generating" this long after it was asked was left by a process that is gone
+# (a restart); a task every 5 minutes closes it, so its page stops waiting for it.
+ENCLAVE_ANSWER_ABANDONED_MINUTES = env_int("ENCLAVE_ANSWER_ABANDONED_MINUTES", 30, minimum=1)
 # The question log (who asked what, which chunks were retrieved and cited) is deleted after this
 # many days by a daily task; 0 keeps it forever.
 ENCLAVE_AUDIT_RETENTION_DAYS = env_int("ENCLAVE_AUDIT_RETENTION_DAYS", 365, minimum=0)

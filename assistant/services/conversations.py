@@ -25,6 +25,10 @@ TITLE_CHARS = 80
 # How often a running answer looks for a stop request made from another request or process.
 STOP_CHECK_SECONDS = 0.5
 STOPPED_EARLY = {"en": "Stopped before the answer was finished.", "zh-hans": "回答在完成前已停止。"}
+ABANDONED = {
+    "en": "This answer was interrupted (Enclave restarted while writing it). Please ask again.",
+    "zh-hans": "此回答被中断（Enclave 在生成时重新启动）。请重新提问。",
+}
 FINISHED = (Message.Status.ANSWERED, Message.Status.PASSAGES, Message.Status.REFUSED)
 STATUS_OF_VERDICT = {
     Verdict.ANSWERED: Message.Status.ANSWERED,
@@ -224,3 +228,19 @@ def question_log_prune(*, now: datetime | None = None) -> int:
     cutoff = (now or timezone.now()) - timedelta(days=days)
     deleted, _ = QuestionLog.objects.filter(asked_at__lt=cutoff).delete()
     return deleted
+
+
+def answers_abandoned_close(*, now: datetime | None = None) -> int:
+    """Close answers left "generating" by a process that is gone (restarted, killed) so their page
+    stops waiting for them; returns how many. Nothing alive takes this long: an answer is a minute
+    at most, and a long wait in line is minutes."""
+    cutoff = (now or timezone.now()) - timedelta(minutes=settings.ENCLAVE_ANSWER_ABANDONED_MINUTES)
+    closed = 0
+    for message in Message.objects.filter(status=Message.Status.GENERATING, created_at__lt=cutoff):
+        question = message.conversation.messages.filter(id__lt=message.pk, role=Message.Role.USER).last()
+        language = question_language(question.text if question else "")
+        message.text, message.language = ABANDONED[language], language
+        message.status, message.finished_at = Message.Status.FAILED, timezone.now()
+        message.save(update_fields=["text", "language", "status", "finished_at"])
+        closed += 1
+    return closed

@@ -235,3 +235,20 @@ def test_the_question_log_is_readable_by_knowledge_admins_only(people: People, d
     for staff in (bob, signed_in(people.charlie)):
         response = staff.get("/admin/assistant/questionlog/")
         assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_an_answer_abandoned_by_a_restarted_process_is_closed_and_a_live_one_is_not(people: People) -> None:
+    conversation = conversations.conversation_create(owner=people.bob)
+    abandoned = conversations.question_submit(conversation=conversation, asked_by=people.bob, text="年假有多少天？")
+    live = conversations.question_submit(conversation=conversation, asked_by=people.bob, text="How many days?")
+    Message.objects.filter(pk__in=[abandoned.pk, live.pk]).update(status=Message.Status.GENERATING)
+    Message.objects.filter(pk=abandoned.pk).update(created_at=timezone.now() - timedelta(minutes=31))
+
+    assert conversations.answers_abandoned_close() == 1
+
+    abandoned.refresh_from_db()
+    live.refresh_from_db()
+    assert (abandoned.status, abandoned.text) == (Message.Status.FAILED, conversations.ABANDONED["zh-hans"])
+    assert live.status == Message.Status.GENERATING  # still being written by someone's stream
+    page = signed_in(people.bob).get(f"/chat/answers/{abandoned.pk}").content.decode()
+    assert "此回答被中断" in page and "hx-trigger" not in page  # the page stops polling it

@@ -9,7 +9,6 @@ the answer says to someone else's server. The page's Content-Security-Policy is 
 
 from __future__ import annotations
 
-import re
 from functools import cache
 
 from django.urls import reverse
@@ -21,7 +20,7 @@ from markdown_it.rules_inline import StateInline
 from markdown_it.token import Token
 from markdown_it.utils import EnvType, OptionsDict
 
-_CITATION = re.compile(r"\[(\d{1,2})\]")
+from assistant.services.answering import CITATION
 
 
 def answer_html(text: str, *, message_id: int, citations: set[int]) -> SafeString:
@@ -42,7 +41,7 @@ def _markdown() -> MarkdownIt:
 
 
 def _citation_rule(state: StateInline, silent: bool) -> bool:
-    match = _CITATION.match(state.src, state.pos)
+    match = CITATION.match(state.src, state.pos)
     if not match or int(match.group(1)) not in state.env.get("citations", ()):
         return False
     if not silent:

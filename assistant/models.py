@@ -59,6 +59,12 @@ class Message(models.Model):
         return f"{self.role}: {self.text[:60]}"
 
 
+# Answers the model finished: what a follow-up question can build on.
+FINISHED_STATUSES = (Message.Status.ANSWERED, Message.Status.PASSAGES, Message.Status.REFUSED)
+# Answers with nothing more to come, which their reader can rate and copy.
+SETTLED_STATUSES = (*FINISHED_STATUSES, Message.Status.STOPPED)
+
+
 class Citation(models.Model):
     """A passage an answer was given (``number`` as in "[2]"); ``cited`` when the answer relies on it.
 

@@ -14,7 +14,7 @@ from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from assistant.models import Conversation, Feedback, Message, QuestionLog
+from assistant.models import SETTLED_STATUSES, Conversation, Feedback, Message, QuestionLog
 from knowledge.models import Chunk
 from knowledge.permissions import AnyUser, sees_everything
 from knowledge.selectors import chunks_by_id
@@ -69,10 +69,7 @@ class ShownMessage:
     @property
     def finished(self) -> bool:
         """An answer with nothing more to come, which its reader can rate and copy."""
-        return self.message.status in SETTLED
-
-
-SETTLED = {Message.Status.ANSWERED, Message.Status.PASSAGES, Message.Status.REFUSED, Message.Status.STOPPED}
+        return self.message.status in SETTLED_STATUSES
 
 
 def message_list(*, fetched_by: User, conversation: Conversation) -> list[ShownMessage]:

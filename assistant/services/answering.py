@@ -43,7 +43,8 @@ SYSTEM_PROMPT = (
     "like [1]. If the passages do not contain the answer, reply exactly: I don't know. "
     "Answer briefly, in the language of the question."
 )
-_CITATION = re.compile(r"\[(\d{1,2})\]")
+# A citation marker as the model writes it and the page turns into a chip: "[2]".
+CITATION = re.compile(r"\[(\d{1,2})\]")
 _WORD = re.compile(r"\d+|[A-Za-z]{3,}|[\u3400-\u9fff]")  # numbers count: they are what answers hinge on
 _NUMBER = re.compile(r"\d+")
 _CHINESE_NUMERAL = re.compile(r"[零〇一二两三四五六七八九十百千万]+")
@@ -214,7 +215,7 @@ def standalone_question(history: Sequence[Turn], question: str) -> str:
 def _keeps_the_question(rewritten: str, question: str) -> bool:
     """A rewrite adds context to a follow-up; it must still hold most of the follow-up's words and
     not ramble (small models sometimes answer instead, or emit a bare "[1]")."""
-    if not rewritten or len(rewritten) > 3 * len(question) + 200 or _CITATION.search(rewritten):
+    if not rewritten or len(rewritten) > 3 * len(question) + 200 or CITATION.search(rewritten):
         return False
     words = {w.lower() for w in _WORD.findall(question)}
     kept = {w.lower() for w in _WORD.findall(rewritten)} & words
@@ -259,9 +260,9 @@ def _passage_label(passage: Passage) -> str:
 def answer_judge(answer: Answer, generated: str) -> None:
     """Decide what the asker sees: the cited answer, the refusal, or the best passages."""
     given = {p.number for p in answer.passages}
-    cited = sorted({int(n) for n in _CITATION.findall(generated)} & given)
+    cited = sorted({int(n) for n in CITATION.findall(generated)} & given)
     # Citations of passages that were never given are removed, not shown as broken links.
-    text = _CITATION.sub(lambda m: m.group(0) if int(m.group(1)) in given else "", generated).strip()
+    text = CITATION.sub(lambda m: m.group(0) if int(m.group(1)) in given else "", generated).strip()
     answer.text, answer.cited = text, cited
     if not text or _DONT_KNOW.search(text):
         answer.verdict, answer.text, answer.cited = Verdict.REFUSED, REFUSAL[answer.language], []
@@ -285,7 +286,7 @@ def _supported(text: str, cited_texts: list[str]) -> bool:
     """Whether the answer says something its cited passages say (a cheap, strict check against
     answers made up around a citation): at least two words, most of them in the passages, and
     every number exactly as a passage has it, since a wrong figure is the costliest invention."""
-    words = {w.lower() for w in _WORD.findall(_with_arabic_numerals(_CITATION.sub("", text)))}
+    words = {w.lower() for w in _WORD.findall(_with_arabic_numerals(CITATION.sub("", text)))}
     if len(words) < MIN_ANSWER_WORDS:
         return False
     source = _with_arabic_numerals(" ".join(cited_texts)).lower()

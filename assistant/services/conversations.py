@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from assistant.models import Citation, Conversation, Feedback, Message, QuestionLog
+from assistant.models import FINISHED_STATUSES, Citation, Conversation, Feedback, Message, QuestionLog
 from assistant.services.answering import Answer, Event, Turn, Verdict, answer_stream, question_language
 from assistant.services.generation import GenerationError
 
@@ -29,7 +29,6 @@ ABANDONED = {
     "en": "This answer was interrupted (Enclave restarted while writing it). Please ask again.",
     "zh-hans": "此回答被中断（Enclave 在生成时重新启动）。请重新提问。",
 }
-FINISHED = (Message.Status.ANSWERED, Message.Status.PASSAGES, Message.Status.REFUSED)
 STATUS_OF_VERDICT = {
     Verdict.ANSWERED: Message.Status.ANSWERED,
     Verdict.PASSAGES: Message.Status.PASSAGES,
@@ -129,7 +128,7 @@ def _question_and_history(message: Message) -> tuple[str, list[Turn]]:
         # still says what the conversation is about.
         Turn(question.text, answer.text if answer.status == Message.Status.ANSWERED else "")
         for question, answer in itertools.pairwise(earlier[:-1])
-        if question.role == Message.Role.USER and answer.status in FINISHED
+        if question.role == Message.Role.USER and answer.status in FINISHED_STATUSES
     ]
     return earlier[-1].text, turns
 

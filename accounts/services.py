@@ -53,3 +53,24 @@ def user_setup(
     user.save()
     user.groups.add(*[Group.objects.get_or_create(name=name)[0] for name in groups])
     return UserSetupResult(user=user, created=created, password=password)
+
+
+@transaction.atomic
+def users_deactivate(*, users: Iterable[User], deactivated_by: User) -> int:
+    """Deactivate users (never the one asking, who would lock themselves out); returns how many.
+
+    A deactivated user sees nothing from the next question on: the visibility rule admits only
+    active users, and their sessions and API tokens stop working.
+    """
+    from knowledge.services.permission_log import account_change_record
+
+    count = 0
+    for user in users:
+        if user.pk == deactivated_by.pk or not user.is_active:
+            continue
+        before = User.objects.get(pk=user.pk)
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        account_change_record(changed_by=deactivated_by, user=user, before=before)
+        count += 1
+    return count

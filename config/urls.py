@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from assistant import pages
 from assistant.views import answer_stop_view, answer_stream_view, ask, feedback_view
-from config.views import healthz
+from config.views import health_page, healthz
 from knowledge.views import document_download, search
 
 admin.site.site_header = "Enclave admin console"
@@ -27,5 +27,6 @@ urlpatterns = [
     path("search", search, name="search"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("admin/health/", admin.site.admin_view(health_page), name="admin-health"),
     path("admin/", admin.site.urls),
 ]

@@ -1,7 +1,10 @@
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, JsonResponse
+from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from config.health import database_probe, knowledge_counts, models_probe, queue_probe, workers_probe
 
 
 @never_cache
@@ -17,3 +20,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
     if row is None:
         return JsonResponse({"status": "error", "database": "ok", "pgvector": "missing"}, status=503)
     return JsonResponse({"status": "ok", "database": "ok", "pgvector": row[0]})
+
+
+def health_page(request: HttpRequest) -> TemplateResponse:
+    """The admin console's health dashboard (wrapped in admin_view in urls.py: knowledge admins only)."""
+    from django.contrib import admin
+
+    checks = [("Database", database_probe()), ("Task queue", queue_probe()), ("Workers", workers_probe())]
+    context = {
+        **admin.site.each_context(request),
+        "title": "Health",
+        "checks": checks + [("Models", probe) for probe in models_probe()],
+        "counts": knowledge_counts(),
+    }
+    return TemplateResponse(request, "admin/health.html", context)

@@ -1,39 +1,90 @@
+"""The knowledge part of the admin console: sources, documents, their grants, and the audit trail
+of access changes. Every change to who may see what goes through knowledge/services/grants.py, so
+it is recorded, and the page says that it applies from the next question."""
+
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Model, QuerySet
+from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from accounts.admin_access import KnowledgeAdminOnly
-from knowledge.models import Document, Grant, Source
+from knowledge.admin_access import (
+    ACCESS_APPLIES_NEXT_QUESTION,
+    DeletionSummary,
+    GrantAccessInline,
+    GroupAccessActions,
+    grant_formset_save,
+    log_all_staff_change,
+)
+from knowledge.models import Chunk, Document, Grant, PermissionChange, Source
 from knowledge.selectors import source_list_with_sync_progress, sync_progress_of
+from knowledge.selectors.access import document_audience
 from knowledge.services.parsing import BadDocument
-from knowledge.services.sources import document_upload, documents_reingest_later, source_sync_later
+from knowledge.services.sources import (
+    document_upload,
+    documents_reingest_later,
+    source_pause,
+    source_resume,
+    source_sync_later,
+)
+
+CHUNKS_PREVIEWED = 50
 
 
-class SourceGrantInline(KnowledgeAdminOnly, admin.TabularInline):
-    model = Grant
+class SourceGrantInline(GrantAccessInline):
     fk_name = "source"
-    fields = ("user", "group")
-    extra = 1
 
 
-class DocumentGrantInline(SourceGrantInline):
+class DocumentGrantInline(GrantAccessInline):
     fk_name = "document"
 
 
+class AccessAdmin(KnowledgeAdminOnly, GroupAccessActions, DeletionSummary, admin.ModelAdmin):
+    """What sources and documents share: the "all staff" flag and grant changes are logged, and
+    the page says when they apply."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if "visible_to_all_staff" in form.changed_data and (change or obj.visible_to_all_staff):
+            log_all_staff_change(request, obj)
+
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool) -> None:
+        if formset.model is Grant:
+            grant_formset_save(request, formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        if "visible_to_all_staff" in form.changed_data or any(f.has_changed() for f in formsets):
+            messages.info(request, ACCESS_APPLIES_NEXT_QUESTION)
+
+
 @admin.register(Source)
-class SourceAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
-    list_display = ("name", "kind", "visible_to_all_staff", "document_count", "sync_progress", "last_synced_at")
-    list_filter = ("kind", "visible_to_all_staff")
+class SourceAdmin(AccessAdmin):
+    list_display = (
+        "name",
+        "kind",
+        "state",
+        "visible_to_all_staff",
+        "document_count",
+        "sync_progress",
+        "last_synced_at",
+    )
+    list_filter = ("kind", "visible_to_all_staff", "paused")
     search_fields = ("name",)
-    fields = ("name", "kind", "config", "visible_to_all_staff", "sync_every_minutes", "sync_progress", "files")
-    readonly_fields = ("sync_progress", "files")
+    fields = ("name", "kind", "config", "visible_to_all_staff", "sync_every_minutes", "state", "sync_progress", "files")
+    readonly_fields = ("state", "sync_progress", "files")
     inlines = [SourceGrantInline]
-    actions = ["sync_now"]
+    actions = ["sync_now", "pause", "resume", "grant_group", "revoke_group"]
+    change_form_template = "admin/knowledge/source/change_form.html"
 
     class Media:
         js = ("knowledge/admin-progress.js",)
@@ -45,6 +96,10 @@ class SourceAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
     def document_count(self, source: Source) -> int:
         return getattr(source, "document_count", 0)
 
+    @admin.display(description="State", ordering="paused")
+    def state(self, source: Source) -> str:
+        return "paused" if source.paused else "active"
+
     @admin.display(description="Latest sync")
     def sync_progress(self, source: Source) -> str:
         progress = sync_progress_of(source)
@@ -52,15 +107,16 @@ class SourceAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
             return "never synced"
         if progress.error:
             return format_html('<span style="color:#ba2121">{}</span>', progress.error)
+        running = not progress.finished and not source.paused
         return format_html(
             '<progress value="{}" max="100" {}></progress> {}/{} documents, {} failed, {} chunks{}',
             progress.percent,
-            "" if progress.finished else "data-sync-running",
+            "data-sync-running" if running else "",
             progress.done,
             progress.total,
             progress.failed,
             progress.chunks,
-            "" if progress.finished else " (running)",
+            " (running)" if running else " (paused)" if not progress.finished else "",
         )
 
     @admin.display(description="Files")
@@ -72,13 +128,38 @@ class SourceAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
 
     @admin.action(description="Sync now")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
-        for source in queryset:
+        paused = [source.name for source in queryset if source.paused]
+        if paused:
+            messages.warning(request, f"Paused, so not synced: {', '.join(paused)}. Resume them first.")
+        for source in queryset.filter(paused=False):
             source_sync_later(source_id=source.pk)
-        self.message_user(request, f"Sync queued for {queryset.count()} source(s); progress shows below.")
+        count = queryset.filter(paused=False).count()
+        if count:
+            self.message_user(request, f"Sync queued for {count} source(s); progress shows below.")
+
+    @admin.action(description="Pause syncing and ingestion")
+    def pause(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        for source in queryset:
+            source_pause(source=source)
+        self.message_user(request, f"Paused {queryset.count()} source(s). Their documents stay searchable.")
+
+    @admin.action(description="Resume (and sync)")
+    def resume(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        for source in queryset:
+            source_resume(source=source)
+        self.message_user(request, f"Resumed {queryset.count()} source(s); a sync is queued for each.")
 
     def response_post_save_add(self, request: HttpRequest, obj: Source) -> HttpResponseRedirect:
         source_sync_later(source_id=obj.pk)  # a new source is useless until synced
         return super().response_post_save_add(request, obj)
+
+    def response_change(self, request: HttpRequest, obj: Source) -> HttpResponse:
+        """The buttons above the form (sync, pause, resume) act on the source once it is saved."""
+        for button, action in (("_sync", self.sync_now), ("_pause", self.pause), ("_resume", self.resume)):
+            if button in request.POST:
+                action(request, Source.objects.filter(pk=obj.pk))
+                return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
 
     def get_urls(self) -> list[URLPattern]:
         upload = path(
@@ -97,34 +178,130 @@ class SourceAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
 
     def _receive_uploads(self, request: HttpRequest, source: Source) -> HttpResponse:
         files = request.FILES.getlist("files")
+        received = 0
         for upload in files:
             try:
                 document_upload(source=source, filename=upload.name or "", data=upload.read())
+                received += 1
             except BadDocument as exc:
                 messages.error(request, f"{upload.name}: {exc}")
-        messages.success(request, f"{len(files)} file(s) received; ingestion is under way.")
+        if received:
+            messages.success(request, f"{received} file(s) received; ingestion is under way.")
         return HttpResponseRedirect(reverse("admin:knowledge_source_change", args=[source.pk]))
+
+    def deletion_counts(self, ids: list[int]) -> dict[str, int]:
+        return {
+            "documents": Document.objects.filter(source__in=ids).count(),
+            "chunks": Chunk.objects.filter(document__source__in=ids).count(),
+            "grants": Grant.objects.filter(source__in=ids).count()
+            + Grant.objects.filter(document__source__in=ids).count(),
+        }
 
 
 @admin.register(Document)
-class DocumentAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
+class DocumentAdmin(AccessAdmin):
     list_display = ("title", "source", "status", "error", "size_bytes", "chunk_count", "ingested_at")
-    list_filter = ("status", "source")
+    list_filter = ("status", "source", "visible_to_all_staff")
     search_fields = ("title", "uri")
-    readonly_fields = ("uri", "status", "error", "checksum", "size_bytes", "metadata", "principals", "ingested_at")
+    readonly_fields = (
+        "uri",
+        "status",
+        "error",
+        "checksum",
+        "size_bytes",
+        "metadata",
+        "ingested_at",
+        "who_can_see",
+        "chunks_preview",
+    )
     fields = ("title", "source", "uri", "visible_to_all_staff", *readonly_fields[1:])
     list_select_related = ("source",)
     inlines = [DocumentGrantInline]
-    actions = ["reingest"]
+    actions = ["reingest", "grant_group", "revoke_group"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
         return super().get_queryset(request).annotate(chunk_count=Count("chunks"))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Document | None = None) -> Any:
+        # A document belongs to the source that produced it; moving it would orphan its file.
+        return ("source", *self.readonly_fields) if obj is not None else self.readonly_fields
 
     @admin.display(description="Chunks", ordering="chunk_count")
     def chunk_count(self, document: Document) -> int:
         return getattr(document, "chunk_count", 0)
 
+    @admin.display(description="Who can see it")
+    def who_can_see(self, document: Document) -> str:
+        if document.pk is None:
+            return "-"
+        url = reverse("admin:knowledge_document_audience", args=[document.pk])
+        return format_html('<a href="{}">Every user who can see this document, and why</a>', url)
+
+    @admin.display(description="Chunks (text and metadata)")
+    def chunks_preview(self, document: Document) -> str:
+        chunks = list(document.chunks.order_by("ordinal")[: CHUNKS_PREVIEWED + 1])
+        if not chunks:
+            return "No chunks yet."
+        rows = format_html_join(
+            "",
+            '<tr><td>{}</td><td><code>{}</code></td><td style="white-space:pre-wrap">{}</td></tr>',
+            ((c.ordinal, c.metadata, c.text) for c in chunks[:CHUNKS_PREVIEWED]),
+        )
+        more = f"Showing the first {CHUNKS_PREVIEWED}." if len(chunks) > CHUNKS_PREVIEWED else ""
+        return format_html(
+            '<table class="chunk-preview"><thead><tr><th>#</th><th>Metadata</th><th>Text</th></tr></thead>'
+            "<tbody>{}</tbody></table>{}",
+            rows,
+            more,
+        )
+
     @admin.action(description="Re-ingest (even if unchanged)")
     def reingest(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         documents_reingest_later(document_ids=list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{queryset.count()} document(s) queued for ingestion.")
+
+    def get_urls(self) -> list[URLPattern]:
+        audience = path(
+            "<int:document_id>/audience/",
+            self.admin_site.admin_view(self.audience_view),
+            name="knowledge_document_audience",
+        )
+        return [audience, *super().get_urls()]
+
+    def audience_view(self, request: HttpRequest, document_id: int) -> HttpResponse:
+        document = self.get_object(request, str(document_id))
+        if document is None:
+            return HttpResponseRedirect(reverse("admin:knowledge_document_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "document": document,
+            "audience": document_audience(fetched_by=request.user, document=document),
+            "title": f"Who can see {document.title}",
+        }
+        return TemplateResponse(request, "admin/knowledge/document/audience.html", context)
+
+    def deletion_counts(self, ids: list[int]) -> dict[str, int]:
+        return {
+            "chunks": Chunk.objects.filter(document__in=ids).count(),
+            "grants": Grant.objects.filter(document__in=ids).count(),
+        }
+
+
+@admin.register(PermissionChange)
+class PermissionChangeAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
+    """Read-only: the trail is evidence, so nobody edits or deletes it from the console."""
+
+    list_display = ("changed_at", "changed_by_name", "action", "who", "what", "detail")
+    list_filter = ("action", "changed_at")
+    search_fields = ("changed_by_name", "who", "what")
+    date_hierarchy = "changed_at"
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False

@@ -137,6 +137,10 @@ def _local(model: str) -> LocalGenerator:
     return LocalGenerator()
 
 
+def local_generator_loaded() -> bool:
+    return _local.cache_info().currsize > 0
+
+
 def generator() -> Generator:
     """The configured generator; the local model is loaded on first use and kept."""
     if settings.ENCLAVE_LLM_URL:

@@ -152,6 +152,10 @@ def _encoder(name: str, threads: int) -> Encoder:
     return MODELS[name].load(threads)
 
 
+def encoder_loaded() -> bool:
+    return _encoder.cache_info().currsize > 0
+
+
 def encoder() -> Encoder:
     """The current model, loaded once per process."""
     return _encoder(embedding_model_name(), settings.ENCLAVE_EMBEDDING_THREADS)

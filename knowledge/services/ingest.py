@@ -36,6 +36,7 @@ class Outcome(StrEnum):
     UNCHANGED = "unchanged"
     FAILED = "failed"
     GONE = "gone"  # deleted while waiting in the queue
+    PAUSED = "paused"  # its source was paused while it waited; resuming queues it again
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,8 @@ def documents_ingest(
 
 
 def _prepare(document: Document, sync_run_id: int | None, force: bool) -> _Prepared | IngestResult:
+    if document.source.paused:
+        return IngestResult(Outcome.PAUSED)
     try:
         item = item_read(document.source, document.uri)
         checksum = hashlib.sha256(item.data).hexdigest()

@@ -44,6 +44,9 @@ def source_ensure(
     return source
 
 
+PAUSED = "The source is paused; resume it to sync."
+
+
 def source_sync(*, source_id: int, trigger: SyncRun.Trigger = SyncRun.Trigger.MANUAL, enqueue: bool = True) -> SyncRun:
     """Match the source's documents to what it holds now, then queue each document for ingestion.
 
@@ -53,6 +56,8 @@ def source_sync(*, source_id: int, trigger: SyncRun.Trigger = SyncRun.Trigger.MA
     """
     with acting_as_system():
         source = Source.objects.get(pk=source_id)
+        if source.paused:
+            return SyncRun.objects.create(source=source, trigger=trigger, error=PAUSED, finished_at=timezone.now())
         try:
             uris = source_item_uris(source)
         except SourceUnavailable as exc:
@@ -100,6 +105,22 @@ def source_sync_later(*, source_id: int) -> None:
     transaction.on_commit(lambda: sync_source.delay(source_id, SyncRun.Trigger.MANUAL.value))
 
 
+@transaction.atomic
+def source_pause(*, source: Source) -> None:
+    """Stop syncing the source: documents still queued are skipped when a worker reaches them
+    (they stay waiting), scheduled syncs stop, and what is already ingested stays searchable."""
+    Source.objects.filter(pk=source.pk).update(paused=True)
+
+
+@transaction.atomic
+def source_resume(*, source: Source) -> None:
+    """Undo a pause: the runs it left open are closed and a fresh sync queues every document again
+    (those already ingested are recognised by their checksum and skipped)."""
+    Source.objects.filter(pk=source.pk).update(paused=False)
+    SyncRun.objects.filter(source=source, finished_at__isnull=True).update(finished_at=timezone.now())
+    source_sync_later(source_id=source.pk)
+
+
 def documents_reingest_later(*, document_ids: list[int]) -> None:
     """Queue documents for ingestion even if their files are unchanged (e.g. after a parser fix)."""
     transaction.on_commit(lambda: _enqueue_ingestion(document_ids, None, force=True))
@@ -131,7 +152,7 @@ def sources_due_sync() -> list[int]:
     )
     with acting_as_system():
         scheduled = (
-            Source.objects.filter(sync_every_minutes__isnull=False)
+            Source.objects.filter(sync_every_minutes__isnull=False, paused=False)
             .exclude(Exists(recent_open_run))
             .only("id", "sync_every_minutes", "last_synced_at")
         )

@@ -1,0 +1,120 @@
+"""What the health dashboard (and /readyz) report: the database, the task queue and its workers,
+the knowledge counts, and which models this process has loaded. Each probe answers in words and
+never raises, so one part being down never hides the others."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import DatabaseError
+from django.db.models import Count
+from kombu.exceptions import ChannelError
+
+from assistant.models import QuestionLog
+from knowledge.models import Chunk, Document, Source
+from knowledge.rls import acting_as_system
+
+PING_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Probe:
+    ok: bool
+    text: str
+
+
+@dataclass(frozen=True)
+class KnowledgeCounts:
+    sources: int
+    paused_sources: int
+    documents_by_status: dict[str, int]
+    chunks: int
+    questions_last_day: int
+
+
+def queue_probe() -> Probe:
+    """How many tasks wait in the ingestion queue (the broker answering at all is the check)."""
+    from config.celery import app
+
+    queue = settings.CELERY_TASK_DEFAULT_QUEUE
+    try:
+        with app.connection_for_read() as connection:
+            connection.ensure_connection(max_retries=1)
+            channel = connection.default_channel
+            try:
+                declared = channel.queue_declare(queue=queue, passive=True)  # type: ignore[attr-defined]
+            except ChannelError:  # nobody has declared it yet: no worker started, nothing queued
+                return Probe(True, f"0 task(s) waiting in {queue!r} (no worker has started on it yet)")
+            return Probe(True, f"{declared.message_count} task(s) waiting in {queue!r}")
+    except Exception as exc:  # a refused connection, a bad URL, a timeout: all mean "not ready"
+        return Probe(False, f"broker unreachable: {exc}")
+
+
+def workers_probe() -> Probe:
+    """Which Celery workers answer a ping within a second."""
+    from config.celery import app
+
+    try:
+        replies = app.control.ping(timeout=PING_SECONDS)
+    except Exception as exc:
+        return Probe(False, f"could not ask the workers: {exc}")
+    names = sorted(name for reply in replies or [] for name in reply)
+    if not names:
+        return Probe(False, "no worker answered: documents will not be ingested")
+    return Probe(True, f"{len(names)} alive: {', '.join(names)}")
+
+
+def database_probe() -> Probe:
+    from django.db import connection
+
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            row = cursor.fetchone()
+    except DatabaseError as exc:
+        return Probe(False, f"unreachable: {exc}".strip())
+    if row is None:
+        return Probe(False, "pgvector is not installed")
+    return Probe(True, f"PostgreSQL with pgvector {row[0]}")
+
+
+def knowledge_counts() -> KnowledgeCounts:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    with acting_as_system():
+        by_status = dict(Document.objects.order_by().values_list("status").annotate(n=Count("id")))
+        return KnowledgeCounts(
+            sources=Source.objects.count(),
+            paused_sources=Source.objects.filter(paused=True).count(),
+            documents_by_status={label: by_status.get(value, 0) for value, label in Document.Status.choices},
+            chunks=Chunk.objects.count(),
+            questions_last_day=QuestionLog.objects.filter(asked_at__gte=timezone.now() - timedelta(days=1)).count(),
+        )
+
+
+def models_probe() -> list[Probe]:
+    """The configured embedding and generation models, and whether this web process holds them."""
+    from assistant.services.generation import local_generator_loaded
+    from knowledge.services.embeddings import embedding_model_name, encoder_loaded
+
+    loaded = "loaded in this process" if encoder_loaded() else "loads on the first question"
+    embedding = Probe(True, f"embedding: {embedding_model_name()} ({loaded})")
+    if settings.ENCLAVE_LLM_URL:
+        return [embedding, Probe(True, f"generation: the server at {settings.ENCLAVE_LLM_URL}")]
+    generation = f"generation: {settings.ENCLAVE_LLM_MODEL}"
+    if local_generator_loaded():
+        return [embedding, Probe(True, f"{generation} (loaded in this process)")]
+    return [embedding, _model_file_probe(generation)]
+
+
+def _model_file_probe(generation: str) -> Probe:
+    from assistant.services.model_files import ModelFileError, model_path
+
+    try:
+        path = model_path()
+    except ModelFileError as exc:
+        return Probe(False, f"{generation}: {exc}")
+    return Probe(True, f"{generation} ({path.stat().st_size / 1e6:.0f} MB file; loads on the first question)")

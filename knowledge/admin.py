@@ -24,7 +24,7 @@ from knowledge.admin_access import (
     log_all_staff_change,
 )
 from knowledge.models import Chunk, Document, Grant, PermissionChange, Source
-from knowledge.selectors import source_list_with_sync_progress, sync_progress_of
+from knowledge.selectors import source_list_with_sync_progress, sync_progress_of, sync_queued
 from knowledge.selectors.access import document_audience
 from knowledge.services.parsing import BadDocument
 from knowledge.services.sources import (
@@ -102,6 +102,8 @@ class SourceAdmin(AccessAdmin):
 
     @admin.display(description="Latest sync")
     def sync_progress(self, source: Source) -> str:
+        if sync_queued(source) and not source.paused:
+            return format_html("<span data-sync-running>{}</span>", "sync queued, waiting for a worker…")
         progress = sync_progress_of(source)
         if progress is None:
             return "never synced"

@@ -102,6 +102,7 @@ def source_sync_later(*, source_id: int) -> None:
     """Queue a sync of the source (after the current transaction commits)."""
     from knowledge.tasks import sync_source
 
+    Source.objects.filter(pk=source_id).update(sync_queued_at=timezone.now())
     transaction.on_commit(lambda: sync_source.delay(source_id, SyncRun.Trigger.MANUAL.value))
 
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('knowledge', '0007_console_pause_and_permission_log'),
+        ("knowledge", "0007_console_pause_and_permission_log"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='source',
-            name='sync_queued_at',
+            model_name="source",
+            name="sync_queued_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]

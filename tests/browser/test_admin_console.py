@@ -104,8 +104,7 @@ def test_an_admin_connects_a_folder_grants_a_group_and_revokes_it(
 def grant_row(page: Page, document: Document, *, group: str) -> None:
     """Grant on the source's page, in the empty inline row, through the group autocomplete."""
     page.goto(f"/admin/knowledge/source/{document.source_id}/change/")
-    row = page.locator("#grants-group tr.form-row").filter(has=page.locator(".field-group")).last
-    row.locator(".field-group .select2-selection").click()
+    page.locator("#grants-0 .field-group .select2-selection").click()  # the empty row: no grants yet
     page.locator(".select2-search__field").fill(group)
     page.locator(".select2-results__option", has_text=group).click()
     page.get_by_role("button", name="Save", exact=True).click()

@@ -29,10 +29,12 @@ from knowledge.selectors.access import document_audience
 from knowledge.services.parsing import BadDocument
 from knowledge.services.sources import (
     document_upload,
+    documents_delete,
     documents_reingest_later,
     source_pause,
     source_resume,
     source_sync_later,
+    sources_delete,
 )
 
 CHUNKS_PREVIEWED = 50
@@ -191,6 +193,12 @@ class SourceAdmin(AccessAdmin):
             messages.success(request, f"{received} file(s) received; ingestion is under way.")
         return HttpResponseRedirect(reverse("admin:knowledge_source_change", args=[source.pk]))
 
+    def delete_model(self, request: HttpRequest, obj: Source) -> None:
+        sources_delete(sources=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        sources_delete(sources=queryset)
+
     def deletion_counts(self, ids: list[int]) -> dict[str, int]:
         return {
             "documents": Document.objects.filter(source__in=ids).count(),
@@ -282,6 +290,12 @@ class DocumentAdmin(AccessAdmin):
             "title": f"Who can see {document.title}",
         }
         return TemplateResponse(request, "admin/knowledge/document/audience.html", context)
+
+    def delete_model(self, request: HttpRequest, obj: Document) -> None:
+        documents_delete(documents=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        documents_delete(documents=queryset.select_related("source"))
 
     def deletion_counts(self, ids: list[int]) -> dict[str, int]:
         return {

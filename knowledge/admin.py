@@ -23,9 +23,10 @@ from knowledge.admin_access import (
     grant_formset_save,
     log_all_staff_change,
 )
-from knowledge.models import Chunk, Document, Grant, PermissionChange, Source
+from knowledge.models import Document, Grant, PermissionChange, Source
 from knowledge.selectors import source_list_with_sync_progress, sync_progress_of, sync_queued
 from knowledge.selectors.access import document_audience
+from knowledge.selectors.counts import document_deletion_counts, source_deletion_counts
 from knowledge.services.parsing import BadDocument
 from knowledge.services.sources import (
     document_upload,
@@ -199,13 +200,8 @@ class SourceAdmin(AccessAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
         sources_delete(sources=queryset)
 
-    def deletion_counts(self, ids: list[int]) -> dict[str, int]:
-        return {
-            "documents": Document.objects.filter(source__in=ids).count(),
-            "chunks": Chunk.objects.filter(document__source__in=ids).count(),
-            "grants": Grant.objects.filter(source__in=ids).count()
-            + Grant.objects.filter(document__source__in=ids).count(),
-        }
+    def deletion_counts(self, request: HttpRequest, ids: list[int]) -> dict[str, int]:
+        return source_deletion_counts(fetched_by=request.user, source_ids=ids)
 
 
 @admin.register(Document)
@@ -297,11 +293,8 @@ class DocumentAdmin(AccessAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         documents_delete(documents=queryset.select_related("source"))
 
-    def deletion_counts(self, ids: list[int]) -> dict[str, int]:
-        return {
-            "chunks": Chunk.objects.filter(document__in=ids).count(),
-            "grants": Grant.objects.filter(document__in=ids).count(),
-        }
+    def deletion_counts(self, request: HttpRequest, ids: list[int]) -> dict[str, int]:
+        return document_deletion_counts(fetched_by=request.user, document_ids=ids)
 
 
 @admin.register(PermissionChange)

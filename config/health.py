@@ -34,8 +34,8 @@ def queue_probe() -> Probe:
             channel = connection.default_channel
             try:
                 declared = channel.queue_declare(queue=queue, passive=True)  # type: ignore[attr-defined]
-            except ChannelError:  # nobody has declared it yet: no worker started, nothing queued
-                return Probe(True, f"0 task(s) waiting in {queue!r} (no worker has started on it yet)")
+            except ChannelError:  # Redis keeps no empty queues, so "no such queue" means none waiting
+                return Probe(True, f"0 task(s) waiting in {queue!r}")
             return Probe(True, f"{declared.message_count} task(s) waiting in {queue!r}")
     except Exception as exc:  # a refused connection, a bad URL, a timeout: all mean "not ready"
         return Probe(False, f"broker unreachable: {exc}")

@@ -214,6 +214,7 @@ def test_a_paused_source_is_not_synced_and_its_waiting_documents_wait(
     source = folder_source(tmp_path)
     run = source_sync(source_id=source.pk, enqueue=False)
     client = signed_in(people.admin)
+    assert 'value="Pause"' in client.get(f"/admin/knowledge/source/{source.pk}/change/").content.decode()
     client.post(
         f"/admin/knowledge/source/{source.pk}/change/",
         {

@@ -49,11 +49,12 @@ def dockerfile_runtime_env() -> dict[str, str]:
 def image_settings(*names: str) -> tuple[str, ...]:
     """Settings as the image's environment makes them (paths under its ENCLAVE_DATA_DIR)."""
     image_env = dockerfile_runtime_env()
-    env = {**os.environ, "SECRET_KEY": "x", **{name: image_env[name] for name in ("ENCLAVE_DATA_DIR", "DJANGO_SETTINGS_MODULE")}}
-    code = "import sys; from django.conf import settings; print(*(getattr(settings, n) for n in sys.argv[1:]), sep='\\n')"
+    env = {**os.environ, "SECRET_KEY": "x"}
+    env |= {name: image_env[name] for name in ("ENCLAVE_DATA_DIR", "DJANGO_SETTINGS_MODULE")}
+    code = "import sys; from django.conf import settings; print(*(getattr(settings, n) for n in sys.argv[1:]))"
     command = [sys.executable, "-c", code, *names]
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, check=True)
-    return tuple(result.stdout.splitlines())
+    return tuple(result.stdout.split())
 
 
 def uploads_dir() -> str:

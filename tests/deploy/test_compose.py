@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from config.env import parse_database_url
-from tests.deploy.helpers import DEPLOY, ROOT, settings_names, setting_name, uploads_dir
+from tests.deploy.helpers import DEPLOY, ROOT, setting_name, settings_names, uploads_dir
 
 COMPOSE = DEPLOY / "compose.yaml"
 APP_SERVICES = ("migrate", "web", "worker", "beat")
@@ -154,7 +154,8 @@ def test_compose_secrets_makes_every_secret_file_compose_mounts(secrets_dir: Pat
 def test_compose_secrets_urls_are_what_the_settings_and_the_roles_script_expect(secrets_dir: Path) -> None:
     owner = parse_database_url("ENCLAVE_DATABASE_OWNER_URL", (secrets_dir / "database_owner_url").read_text().strip())
     runtime = parse_database_url("DATABASE_URL", (secrets_dir / "database_url").read_text().strip())
-    assert (owner.host, owner.port, owner.name) == (runtime.host, runtime.port, runtime.name) == ("db", "5432", "enclave")
+    assert (owner.host, owner.port, owner.name) == ("db", "5432", "enclave")
+    assert (runtime.host, runtime.port, runtime.name) == ("db", "5432", "enclave")
     assert owner.user != runtime.user and owner.password != runtime.password
     assert len(runtime.password) >= 32
 
@@ -167,7 +168,13 @@ def test_compose_secrets_keeps_existing_secrets(secrets_dir: Path) -> None:
 
 def test_secrets_stay_out_of_git() -> None:
     result = subprocess.run(
-        ["git", "check-ignore", "deploy/secrets/database_url", "deploy/.env", "deploy/k8s/secret.yaml"],
+        [
+            str(shutil.which("git")),
+            "check-ignore",
+            "deploy/secrets/database_url",
+            "deploy/.env",
+            "deploy/k8s/secret.yaml",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

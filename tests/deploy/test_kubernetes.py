@@ -14,7 +14,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tests.deploy.helpers import K8S, load_yaml_documents, settings_names, setting_name, uploads_dir
+from tests.deploy.helpers import K8S, load_yaml_documents, setting_name, settings_names, uploads_dir
 
 # The newest Kubernetes the package knows, and an older one still in wide use.
 VERSIONS = ["1.30.0", "1.37.0"]

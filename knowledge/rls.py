@@ -70,6 +70,11 @@ def acting_as_system() -> AbstractContextManager[None]:
     return _database_identity("", "on")
 
 
+# The probes and metrics act for nobody, and must answer (with a 503) even when the database is down,
+# which the transaction opened below would turn into a 500.
+WITHOUT_IDENTITY = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
 class RowLevelSecurityMiddleware:
     """Wrap each request in a transaction that carries the signed-in user's id to PostgreSQL.
 
@@ -81,5 +86,7 @@ class RowLevelSecurityMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if request.path_info in WITHOUT_IDENTITY:
+            return self.get_response(request)
         with acting_as(getattr(request, "user", None)):
             return self.get_response(request)

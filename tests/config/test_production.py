@@ -101,7 +101,7 @@ def test_metrics_count_answers_by_how_they_ended(people: People, demo: dict[str,
     bob = Client()
     bob.force_login(people.bob)
     started = bob.post("/chat/ask", {"question": "How many days of annual leave do I get?"}).json()
-    b"".join(bob.get(started["stream"]).streaming_content)
+    b"".join(bob.get(started["stream"]).streaming_content)  # type: ignore[attr-defined]
     after = client.get("/metrics").content.decode()
     assert metric(after, "enclave_answer_seconds_count") == before + 1
     assert 'enclave_answers_total{channel="page"' in after

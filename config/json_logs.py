@@ -6,8 +6,9 @@ import json
 import logging
 from datetime import UTC, datetime
 
-# Attributes every LogRecord has; anything else was passed with `extra=` and is kept as a field.
-_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
+# Attributes every LogRecord has (and uvicorn's terminal-coloured copy of the message); anything
+# else was passed with `extra=` and is kept as a field.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

@@ -30,13 +30,14 @@ def main() -> int:
     args = parser.parse_args()
     if urllib.parse.urlsplit(args.url).scheme not in ("http", "https"):
         raise SystemExit("--url must be an http:// or https:// address.")
-    password = _password(args.user, args.password_file)
+    password = demo_password(args.user, args.password_file)
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
-    _sign_in(opener, args.url, args.user, password)
-    return _ask_and_stream(opener, args.url, args.question)
+    sign_in(opener, args.url, args.user, password)
+    verdict, _ = ask_and_read(opener, args.url, args.question, report=True)
+    return 0 if verdict not in ("", "error") else 1
 
 
-def _password(user: str, password_file: Path | None) -> str:
+def demo_password(user: str, password_file: Path | None) -> str:
     if password_file is not None:
         return password_file.read_text().strip()
     for line in Path("var/demo-users.txt").read_text().splitlines():
@@ -52,7 +53,7 @@ def _csrf_token(page: str) -> str:
     return found.group(1)
 
 
-def _sign_in(opener: urllib.request.OpenerDirector, url: str, user: str, password: str) -> None:
+def sign_in(opener: urllib.request.OpenerDirector, url: str, user: str, password: str) -> None:
     login = f"{url}/accounts/login/"
     token = _csrf_token(opener.open(login, timeout=30).read().decode())
     form = urllib.parse.urlencode({"username": user, "password": password, "csrfmiddlewaretoken": token})
@@ -63,7 +64,10 @@ def _sign_in(opener: urllib.request.OpenerDirector, url: str, user: str, passwor
     print(f"signed in as {user}")
 
 
-def _ask_and_stream(opener: urllib.request.OpenerDirector, url: str, question: str) -> int:
+def ask_and_read(
+    opener: urllib.request.OpenerDirector, url: str, question: str, *, report: bool = False
+) -> tuple[str, float]:
+    """Ask as the page does and read the answer to its end; returns its verdict and the seconds taken."""
     page = opener.open(f"{url}/", timeout=30).read().decode()
     form = urllib.parse.urlencode({"question": question, "csrfmiddlewaretoken": _csrf_token(page)}).encode()
     asked_at = time.monotonic()
@@ -82,10 +86,11 @@ def _ask_and_stream(opener: urllib.request.OpenerDirector, url: str, question: s
                 done = json.loads(line.removeprefix("data: "))
                 break
     total = time.monotonic() - asked_at
-    print(f"question: {question}")
-    print(f"first token after {first_token:.1f} s" if first_token is not None else "no token streamed")
-    print(f"finished after {total:.1f} s: {json.dumps(done, ensure_ascii=False)}")
-    return 0 if done is not None and "verdict" in done else 1
+    if report:
+        print(f"question: {question}")
+        print(f"first token after {first_token:.1f} s" if first_token is not None else "no token streamed")
+        print(f"finished after {total:.1f} s: {json.dumps(done, ensure_ascii=False)}")
+    return (str(done.get("verdict", "error")) if done else ""), total
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ urlpatterns = [
     path("documents/<int:document_id>/download", document_download, name="document-download"),
     path("healthz", healthz, name="healthz"),
     path("search", search, name="search"),
+    path("api/", include("config.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/health/", admin.site.admin_view(health_page), name="admin-health"),

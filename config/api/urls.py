@@ -1,0 +1,17 @@
+"""The REST API: /api/v1/..., its OpenAPI schema at /api/schema/ and documentation at /api/docs/
+(Swagger UI) and /api/redoc/, served with their scripts from Enclave itself."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
+
+from config.api.errors import api_not_found
+
+urlpatterns = [
+    path("v1/", include("accounts.api.urls")),
+    path("v1/", include("assistant.api.urls")),
+    path("v1/", include("knowledge.api.urls")),
+    re_path(r"^v1/(?P<path>.*)$", api_not_found),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

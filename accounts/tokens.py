@@ -54,20 +54,13 @@ def token_create(
     today and, worse, start working the day they were promoted. A token used to create another
     (``created_with``) cannot hand out more than it has: no other scope, no later expiry.
     """
-    scopes = _checked_scopes(user, scopes)
-    if created_with is not None:
-        _check_within(created_with, scopes, expires_at)
-    name = name.strip()
-    if not name:
-        raise TokenError("Give the token a name that says what it is for.")
-    if created_by is not None and created_by.pk != user.pk and not created_by.is_knowledge_admin:
-        raise TokenError("Only knowledge admins may create tokens for someone else.")
-    if expires_at is not None and expires_at <= timezone.now():
-        raise TokenError("The expiry date is in the past.")
+    scopes = token_check(
+        user=user, name=name, scopes=scopes, expires_at=expires_at, created_by=created_by, created_with=created_with
+    )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
-        name=name[:100],
+        name=name.strip()[:100],
         prefix=secret[:SHOWN_PREFIX_CHARS],
         key_hash=token_hash(secret),
         scopes=scopes,
@@ -75,6 +68,28 @@ def token_create(
         created_by=created_by or user,
     )
     return IssuedToken(token=token, secret=secret)
+
+
+def token_check(
+    *,
+    user: User,
+    name: str,
+    scopes: Iterable[str],
+    expires_at: datetime | None = None,
+    created_by: User | None = None,
+    created_with: ApiToken | None = None,
+) -> list[str]:
+    """Raise TokenError if ``token_create`` would refuse these settings; the scopes, cleaned."""
+    checked = _checked_scopes(user, scopes)
+    if created_with is not None:
+        _check_within(created_with, checked, expires_at)
+    if not name.strip():
+        raise TokenError("Give the token a name that says what it is for.")
+    if created_by is not None and created_by.pk != user.pk and not created_by.is_knowledge_admin:
+        raise TokenError("Only knowledge admins may create tokens for someone else.")
+    if expires_at is not None and expires_at <= timezone.now():
+        raise TokenError("The expiry date is in the past.")
+    return checked
 
 
 def _checked_scopes(user: User, scopes: Iterable[str]) -> list[str]:

@@ -13,7 +13,7 @@ urlpatterns = [
     ),
     path(
         "conversations/<int:pk>/messages",
-        ConversationViewSet.as_view({"get": "messages"}),
+        ConversationViewSet.as_view({"get": "messages"}, filter_backends=[]),
         name="api-conversation-messages",
     ),
     path("messages/<int:pk>", MessageViewSet.as_view({"get": "retrieve"}), name="api-message"),

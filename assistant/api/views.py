@@ -19,7 +19,6 @@ from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
-from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -169,7 +168,6 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=MessageSerializer(many=True), summary="A conversation's questions and answers")
-    @action(detail=True, methods=["get"], filter_backends=[])
     def messages(self, request: Request, pk: int) -> Response:
         shown = message_list(fetched_by=request.user, conversation=self.get_object())  # type: ignore[arg-type]
         page = self.paginate_queryset(shown)  # type: ignore[arg-type]
@@ -189,7 +187,6 @@ class MessageViewSet(ApiViewSet):
         return Response(MessageSerializer(shown).data)
 
     @extend_schema(request=FeedbackSerializer, responses=FeedbackSerializer, summary="Rate an answer")
-    @action(detail=True, methods=["post"])
     def feedback(self, request: Request, pk: int) -> Response:
         message = self.get_object()
         given = FeedbackSerializer(data=request.data)
@@ -201,7 +198,6 @@ class MessageViewSet(ApiViewSet):
         return Response(FeedbackSerializer(feedback).data)
 
     @extend_schema(request=None, responses={202: StopSerializer}, summary="Stop an answer being generated")
-    @action(detail=True, methods=["post"])
     def stop(self, request: Request, pk: int) -> Response:
         message = self.get_object()
         answer_stop(message=message)

@@ -10,8 +10,6 @@ from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
-from rest_framework.decorators import action
-from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -103,7 +101,6 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={202: QueuedSerializer, 409: ErrorSerializer}, summary="Sync a source now")
-    @action(detail=True, methods=["post"])
     def sync(self, request: Request, pk: int) -> Response:
         source = self.get_object()
         if source.paused:
@@ -113,21 +110,18 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=SourceSerializer, summary="Pause syncing and ingestion")
-    @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: int) -> Response:
         source = self.get_object()
         source_pause(source=source)
         return self._shown(source)
 
     @extend_schema(request=None, responses=SourceSerializer, summary="Resume (and sync)")
-    @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: int) -> Response:
         source = self.get_object()
         source_resume(source=source)
         return self._shown(source)
 
     @extend_schema(responses=SourceStatusSerializer, summary="Sync progress and documents by status")
-    @action(detail=True, methods=["get"], url_path="status")
     def sync_status(self, request: Request, pk: int) -> Response:
         source = self.get_object()
         body: dict[str, Any] = {
@@ -143,7 +137,6 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         responses={201: DocumentSerializer},
         summary="Upload a file into an upload source (queued for ingestion)",
     )
-    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def upload(self, request: Request, pk: int) -> Response:
         source = self.get_object()
         given = UploadSerializer(data=request.data)

@@ -1,4 +1,5 @@
 from django.urls import path
+from rest_framework.parsers import MultiPartParser
 
 from knowledge.api.admin_views import GrantViewSet, IngestionView, SourceViewSet
 from knowledge.api.views import DocumentAudienceView, DocumentDownloadView, DocumentViewSet, SearchView
@@ -19,7 +20,11 @@ urlpatterns = [
     path("sources/<int:pk>/pause", SourceViewSet.as_view({"post": "pause"}), name="api-source-pause"),
     path("sources/<int:pk>/resume", SourceViewSet.as_view({"post": "resume"}), name="api-source-resume"),
     path("sources/<int:pk>/status", SourceViewSet.as_view({"get": "sync_status"}), name="api-source-status"),
-    path("sources/<int:pk>/documents", SourceViewSet.as_view({"post": "upload"}), name="api-source-upload"),
+    path(
+        "sources/<int:pk>/documents",
+        SourceViewSet.as_view({"post": "upload"}, parser_classes=[MultiPartParser]),
+        name="api-source-upload",
+    ),
     path("grants", GrantViewSet.as_view({"get": "list", "post": "create"}), name="api-grants"),
     path("grants/<int:pk>", GrantViewSet.as_view({"get": "retrieve", "delete": "destroy"}), name="api-grant"),
     path("ingestion", IngestionView.as_view(), name="api-ingestion"),

@@ -98,7 +98,8 @@ def test_a_token_cannot_create_a_stronger_or_longer_lived_token(people: People) 
     forever = client.post("/api/v1/tokens", {"name": "forever", "scopes": ["read"]}, format="json")
     assert forever.status_code == 400 and "expire by its own expiry" in forever.json()["message"]
     later = expires - timedelta(hours=1)
-    ok = client.post("/api/v1/tokens", {"name": "ok", "scopes": ["read"], "expires_at": later.isoformat()}, format="json")
+    body = {"name": "ok", "scopes": ["read"], "expires_at": later.isoformat()}
+    ok = client.post("/api/v1/tokens", body, format="json")
     assert ok.status_code == 201
 
 

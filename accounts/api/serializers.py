@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import ApiToken, Role, Scope, User
 from accounts.tokens import token_refusal
+from config.api.strict import StrictTypes
 
 
 class TokenSerializer(serializers.ModelSerializer[ApiToken]):
@@ -19,7 +20,7 @@ class TokenSerializer(serializers.ModelSerializer[ApiToken]):
         return not token_refusal(token)
 
 
-class TokenCreateSerializer(serializers.Serializer):
+class TokenCreateSerializer(StrictTypes, serializers.Serializer):
     name = serializers.CharField(max_length=100, help_text="What the token is for, e.g. 'help desk'")
     scopes = serializers.ListField(
         child=serializers.ChoiceField(choices=Scope.choices), min_length=1, max_length=len(Scope.choices)

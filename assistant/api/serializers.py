@@ -5,9 +5,10 @@ from rest_framework import serializers
 from assistant.models import Conversation, Feedback, Message
 from assistant.selectors import ShownCitation, ShownMessage
 from assistant.services.conversations import MAX_QUESTION_CHARS
+from config.api.strict import StrictTypes
 
 
-class AskSerializer(serializers.Serializer):
+class AskSerializer(StrictTypes, serializers.Serializer):
     question = serializers.CharField(max_length=MAX_QUESTION_CHARS, help_text="In English or Chinese")
     conversation = serializers.IntegerField(
         required=False, allow_null=True, min_value=1, help_text="Continue this conversation (a follow-up question)"
@@ -74,7 +75,7 @@ class MessageSerializer(serializers.Serializer[ShownMessage]):
     citations = CitationSerializer(many=True)
 
 
-class ConversationSerializer(serializers.ModelSerializer[Conversation]):
+class ConversationSerializer(StrictTypes, serializers.ModelSerializer[Conversation]):
     messages_url = serializers.SerializerMethodField()
 
     class Meta:
@@ -88,10 +89,10 @@ class ConversationSerializer(serializers.ModelSerializer[Conversation]):
 
 
 class ConversationFilterSerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, max_length=200, help_text="Words in the title")
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Words in the title")
 
 
-class FeedbackSerializer(serializers.Serializer):
+class FeedbackSerializer(StrictTypes, serializers.Serializer):
     rating = serializers.ChoiceField(choices=Feedback.Rating.choices, help_text="1 helpful, -1 not helpful")
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 

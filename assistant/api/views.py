@@ -16,7 +16,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -62,6 +61,13 @@ EVENTS_DESCRIPTION = """Server-sent events, in this order:
 `queued` {position} while other answers are being generated; `token` {text}, one per token;
 then `done` {verdict, stopped, text, cited, language, standalone_question}, or `error` {message}.
 Closing the connection stops the answer."""
+
+
+class EventSerializer(serializers.Serializer):
+    """One server-sent event (for the schema: each event of the stream has this shape)."""
+
+    event = serializers.ChoiceField(choices=["started", "passages", "queued", "token", "done", "error"])
+    data = serializers.CharField(help_text="A JSON object; its fields depend on the event")
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -120,7 +126,7 @@ class AskStreamView(AskBase):
 
     @extend_schema(
         request=AskSerializer,
-        responses={(200, "text/event-stream"): OpenApiResponse(OpenApiTypes.STR, description=EVENTS_DESCRIPTION)},
+        responses={(200, "text/event-stream"): OpenApiResponse(EventSerializer, description=EVENTS_DESCRIPTION)},
         summary="Ask, and stream the answer as server-sent events",
     )
     def post(self, request: Request) -> StreamingHttpResponse:

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.common import no_append_slash
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -92,6 +93,7 @@ def _flattened(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     return flat
 
 
+@csrf_exempt  # a wrong address gets this 404, not a CSRF page, whatever its method
 @no_append_slash
 def api_not_found(request: HttpRequest, path: str = "") -> JsonResponse:
     """Any other URL under /api/v1/: the same 404 as the API's own, not Django's HTML page."""

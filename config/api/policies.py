@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
@@ -18,6 +19,21 @@ class Pagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 100  # a larger page_size is served as 100
     invalid_page_message = "There is no page {page_number} ({message})."
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+        return parameters
+
+    def get_page_size(self, request: Request) -> int:
+        """DRF ignores a malformed page_size; here it is a 400 like any other invalid parameter."""
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not raw.isdigit() or int(raw) < 1:
+            raise ValidationError({self.page_size_query_param: ["A whole number from 1 (at most 100 are served)."]})
+        return min(int(raw), self.max_page_size)
 
 
 class TokenRateThrottle(SimpleRateThrottle):

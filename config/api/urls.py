@@ -10,7 +10,7 @@ urlpatterns = [
     path("v1/", include("accounts.api.urls")),
     path("v1/", include("assistant.api.urls")),
     path("v1/", include("knowledge.api.urls")),
-    re_path(r"^v1/(?P<path>.*)$", api_not_found),
+    re_path(r"^v1/(?P<path>[\s\S]*)\Z", api_not_found),  # any character: a decoded %0A too
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

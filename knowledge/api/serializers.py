@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
+from config.api.strict import StrictTypes
 from knowledge.models import Document, Grant, Source
 from knowledge.selectors import document_list, sync_progress_of
 from knowledge.selectors.access import DocumentAudience
@@ -97,9 +98,9 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
 
 class DocumentFilterSerializer(serializers.Serializer):
     source = serializers.IntegerField(required=False, min_value=1, help_text="Only this source's documents")
-    status = serializers.ChoiceField(choices=Document.Status.choices, required=False)
-    format = serializers.CharField(required=False, max_length=16, help_text="pdf, md, docx, ...")
-    q = serializers.CharField(required=False, max_length=200, help_text="Words in the title")
+    status = serializers.ChoiceField(choices=Document.Status.choices, required=False, allow_blank=True)
+    format = serializers.CharField(required=False, allow_blank=True, max_length=16, help_text="pdf, md, docx, ...")
+    q = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Words in the title")
 
 
 class ViewerSerializer(serializers.Serializer):
@@ -136,9 +137,9 @@ class SyncProgressSerializer(serializers.Serializer):
     percent = serializers.IntegerField()
 
 
-class SourceSerializer(serializers.ModelSerializer[Source]):
+class SourceSerializer(StrictTypes, serializers.ModelSerializer[Source]):
     kind = serializers.ChoiceField(choices=Source.Kind.choices, help_text="Fixed once the source exists")
-    config = serializers.JSONField(
+    config = serializers.DictField(
         required=False,
         help_text='folder: {"path": "/srv/docs", "recursive": true, "include": ["*.pdf"], "exclude": ["drafts/*"]}; '
         'url: {"urls": ["https://intranet/page"]}; upload: {}',
@@ -180,9 +181,7 @@ class SourceSerializer(serializers.ModelSerializer[Source]):
         return data
 
 
-def _checked_config(kind: str, config: Any) -> dict[str, Any]:
-    if not isinstance(config, dict):
-        raise serializers.ValidationError({"config": ["The config is a JSON object."]})
+def _checked_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
     if kind == Source.Kind.FOLDER:
         path = config.get("path")
         if not isinstance(path, str) or not path.startswith("/"):
@@ -235,7 +234,7 @@ class VisibleDocumentField(serializers.PrimaryKeyRelatedField):
         return document_list(fetched_by=self.context["request"].user)
 
 
-class GrantSerializer(serializers.ModelSerializer[Grant]):
+class GrantSerializer(StrictTypes, serializers.ModelSerializer[Grant]):
     user = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.all(), required=False, allow_null=True, help_text="A username"
     )
@@ -244,7 +243,7 @@ class GrantSerializer(serializers.ModelSerializer[Grant]):
     )
     source = serializers.PrimaryKeyRelatedField(queryset=Source.objects.all(), required=False, allow_null=True)
     document = VisibleDocumentField(required=False, allow_null=True)
-    granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = Grant
@@ -263,5 +262,5 @@ class GrantSerializer(serializers.ModelSerializer[Grant]):
 class GrantFilterSerializer(serializers.Serializer):
     source = serializers.IntegerField(required=False, min_value=1)
     document = serializers.IntegerField(required=False, min_value=1)
-    user = serializers.CharField(required=False, max_length=150, help_text="A username")
-    group = serializers.CharField(required=False, max_length=150, help_text="A group name")
+    user = serializers.CharField(required=False, allow_blank=True, max_length=150, help_text="A username")
+    group = serializers.CharField(required=False, allow_blank=True, max_length=150, help_text="A group name")

@@ -182,6 +182,8 @@ class SourceSerializer(StrictTypes, serializers.ModelSerializer[Source]):
 
 
 def _checked_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
+    if not _storable(config):
+        raise serializers.ValidationError({"config": ["Text in the config may not hold NUL or unpaired surrogates."]})
     if kind == Source.Kind.FOLDER:
         path = config.get("path")
         if not isinstance(path, str) or not path.startswith("/"):
@@ -195,6 +197,17 @@ def _checked_config(kind: str, config: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(urls, list) or not urls or not all(_is_web_address(url) for url in urls):
             raise serializers.ValidationError({"config": ['A web pages source needs {"urls": ["https://..."]}.']})
     return config
+
+
+def _storable(value: Any) -> bool:
+    """PostgreSQL's JSON cannot hold a NUL character, and UTF-8 no unpaired surrogate."""
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    if isinstance(value, str):
+        return "\x00" not in value and not any("\ud800" <= char <= "\udfff" for char in value)
+    return True
 
 
 def _is_web_address(url: Any) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from accounts.models import Scope, User
@@ -34,3 +35,9 @@ def api() -> Callable[..., APIClient]:
         return APIClient() if user is None else bearer(token_for(user, scopes, **options))
 
     return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> None:
+    """Rate-limit counters live in the cache, which outlives a test's database."""
+    cache.clear()

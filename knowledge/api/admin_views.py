@@ -143,8 +143,8 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         given.is_valid(raise_exception=True)
         upload = given.validated_data["file"]
         if upload.size > settings.ENCLAVE_MAX_FILE_BYTES:
-            limit = settings.ENCLAVE_MAX_FILE_BYTES // (1024 * 1024)
-            raise RequestTooLarge(f"{upload.name} is {upload.size:,} bytes; files may be at most {limit} MB.")
+            limit = settings.ENCLAVE_MAX_FILE_BYTES
+            raise RequestTooLarge(f"{upload.name} is {upload.size:,} bytes; files may be at most {limit:,} bytes.")
         try:
             document = document_upload(source=source, filename=upload.name or "", data=upload.read())
         except BadDocument as exc:

@@ -23,8 +23,9 @@ pytestmark = pytest.mark.django_db
 LEAVE_QUESTION = "How many days of annual leave do I get?"
 
 
-def events_of(response: StreamingHttpResponse) -> Iterator[tuple[str, dict[str, Any]]]:
-    for chunk in response.streaming_content:
+def events_of(response: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    assert isinstance(response, StreamingHttpResponse)
+    for chunk in response.streaming_content:  # type: ignore[union-attr]
         text = chunk.decode() if isinstance(chunk, bytes) else chunk
         kind, data = text.strip().split("\n")
         yield kind.removeprefix("event: "), json.loads(data.removeprefix("data: "))
@@ -46,7 +47,7 @@ def test_the_api_and_the_page_answer_through_the_same_service(
     page = Client()
     page.force_login(people.bob)
     started = page.post("/chat/ask", {"question": LEAVE_QUESTION}).json()
-    list(page.get(started["stream"]).streaming_content)
+    list(events_of(page.get(started["stream"])))
     answer = api(people.bob).post("/api/v1/ask", {"question": LEAVE_QUESTION}, format="json").json()
 
     assert channels == ["page", "api"]

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -139,6 +139,9 @@ class AskStreamView(AskBase):
         return response
 
 
+@extend_schema_view(
+    list=extend_schema(parameters=[ConversationFilterSerializer], summary="Your conversations, latest first")
+)
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Your own conversations; anyone else's is a 404."""
 
@@ -154,10 +157,6 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
 
     def get_object(self) -> Conversation:
         return access_conversation_by_id(fetched_by=self.request.user, conversation_id=self.kwargs["pk"])
-
-    @extend_schema(parameters=[ConversationFilterSerializer], summary="Your conversations, latest first")
-    def list(self, request: Request) -> Response:
-        return super().list(request)
 
     @extend_schema(summary="Rename a conversation")
     def partial_update(self, request: Request, pk: int) -> Response:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -152,6 +152,7 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(list=extend_schema(parameters=[GrantFilterSerializer], summary="Grants, newest first"))
 class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     required_scope = Scope.ADMIN
     permission_classes = ADMIN_PERMISSIONS
@@ -161,20 +162,10 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
 
     def get_queryset(self) -> QuerySet[Grant]:
         given = self.query_params_of(GrantFilterSerializer) if self.action == "list" else {}
-        filters = GrantFilters(
-            source_id=given.get("source"),
-            document_id=given.get("document"),
-            username=given.get("user"),
-            group_name=given.get("group"),
-        )
-        return grant_list(fetched_by=self.request.user, filters=filters)
+        return grant_list(fetched_by=self.request.user, filters=GrantFilters(**given))
 
     def get_object(self) -> Grant:
         return access_grant_by_id(fetched_by=self.request.user, grant_id=self.kwargs["pk"])
-
-    @extend_schema(parameters=[GrantFilterSerializer], summary="Grants, newest first")
-    def list(self, request: Request) -> Response:
-        return super().list(request)
 
     @extend_schema(summary="Let a user or group see a source or document (an existing grant is returned as is)")
     def create(self, request: Request) -> Response:

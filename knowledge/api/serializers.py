@@ -97,10 +97,16 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
 
 
 class DocumentFilterSerializer(serializers.Serializer):
-    source = serializers.IntegerField(required=False, min_value=1, help_text="Only this source's documents")
+    """Query parameters; validated, they are the selector's DocumentFilters."""
+
+    source = serializers.IntegerField(
+        required=False, min_value=1, source="source_id", help_text="Only this source's documents"
+    )
     status = serializers.ChoiceField(choices=Document.Status.choices, required=False, allow_blank=True)
     format = serializers.CharField(required=False, allow_blank=True, max_length=16, help_text="pdf, md, docx, ...")
-    q = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Words in the title")
+    q = serializers.CharField(
+        required=False, allow_blank=True, max_length=200, source="title_contains", help_text="Words in the title"
+    )
 
 
 class ViewerSerializer(serializers.Serializer):
@@ -273,7 +279,13 @@ class GrantSerializer(StrictTypes, serializers.ModelSerializer[Grant]):
 
 
 class GrantFilterSerializer(serializers.Serializer):
-    source = serializers.IntegerField(required=False, min_value=1)
-    document = serializers.IntegerField(required=False, min_value=1)
-    user = serializers.CharField(required=False, allow_blank=True, max_length=150, help_text="A username")
-    group = serializers.CharField(required=False, allow_blank=True, max_length=150, help_text="A group name")
+    """Query parameters; validated, they are the selector's GrantFilters."""
+
+    source = serializers.IntegerField(required=False, min_value=1, source="source_id")
+    document = serializers.IntegerField(required=False, min_value=1, source="document_id")
+    user = serializers.CharField(
+        required=False, allow_blank=True, max_length=150, source="username", help_text="A username"
+    )
+    group = serializers.CharField(
+        required=False, allow_blank=True, max_length=150, source="group_name", help_text="A group name"
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpResponseBase
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -45,6 +45,10 @@ class SearchView(ApiView):
         return Response(SearchResultSerializer({"query": query["q"], "results": hits}).data)
 
 
+@extend_schema_view(
+    list=extend_schema(parameters=[DocumentFilterSerializer], summary="The documents you may see"),
+    retrieve=extend_schema(summary="One document you may see"),
+)
 class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     required_scope = Scope.READ
     serializer_class = DocumentSerializer
@@ -53,24 +57,10 @@ class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewS
 
     def get_queryset(self) -> DocumentQuerySet:
         given = self.query_params_of(DocumentFilterSerializer) if self.action == "list" else {}
-        filters = DocumentFilters(
-            source_id=given.get("source"),
-            status=given.get("status"),
-            format=given.get("format"),
-            title_contains=given.get("q"),
-        )
-        return document_list_filtered(fetched_by=self.request.user, filters=filters)
+        return document_list_filtered(fetched_by=self.request.user, filters=DocumentFilters(**given))
 
     def get_object(self) -> Document:
         return access_document_by_id(fetched_by=self.request.user, document_id=self.kwargs["pk"])
-
-    @extend_schema(parameters=[DocumentFilterSerializer], summary="The documents you may see")
-    def list(self, request: Request) -> Response:
-        return super().list(request)
-
-    @extend_schema(summary="One document you may see")
-    def retrieve(self, request: Request, pk: int) -> Response:
-        return super().retrieve(request, pk)
 
 
 class DocumentDownloadView(ApiView):

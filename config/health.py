@@ -5,15 +5,14 @@ never raises, so one part being down never hides the others."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import DatabaseError
-from django.db.models import Count
+from django.utils import timezone
 from kombu.exceptions import ChannelError
 
 from assistant.models import QuestionLog
-from knowledge.models import Chunk, Document, Source
-from knowledge.rls import acting_as_system
 
 PING_SECONDS = 1.0
 
@@ -22,15 +21,6 @@ PING_SECONDS = 1.0
 class Probe:
     ok: bool
     text: str
-
-
-@dataclass(frozen=True)
-class KnowledgeCounts:
-    sources: int
-    paused_sources: int
-    documents_by_status: dict[str, int]
-    chunks: int
-    questions_last_day: int
 
 
 def queue_probe() -> Probe:
@@ -79,20 +69,8 @@ def database_probe() -> Probe:
     return Probe(True, f"PostgreSQL with pgvector {row[0]}")
 
 
-def knowledge_counts() -> KnowledgeCounts:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    with acting_as_system():
-        by_status = dict(Document.objects.order_by().values_list("status").annotate(n=Count("id")))
-        return KnowledgeCounts(
-            sources=Source.objects.count(),
-            paused_sources=Source.objects.filter(paused=True).count(),
-            documents_by_status={label: by_status.get(value, 0) for value, label in Document.Status.choices},
-            chunks=Chunk.objects.count(),
-            questions_last_day=QuestionLog.objects.filter(asked_at__gte=timezone.now() - timedelta(days=1)).count(),
-        )
+def questions_last_day() -> int:
+    return QuestionLog.objects.filter(asked_at__gte=timezone.now() - timedelta(days=1)).count()
 
 
 def models_probe() -> list[Probe]:

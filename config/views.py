@@ -4,7 +4,8 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from config.health import database_probe, knowledge_counts, models_probe, queue_probe, workers_probe
+from config.health import database_probe, models_probe, questions_last_day, queue_probe, workers_probe
+from knowledge.selectors.counts import knowledge_counts
 
 
 @never_cache
@@ -31,6 +32,7 @@ def health_page(request: HttpRequest) -> TemplateResponse:
         **admin.site.each_context(request),
         "title": "Health",
         "checks": checks + [("Models", probe) for probe in models_probe()],
-        "counts": knowledge_counts(),
+        "counts": knowledge_counts(fetched_by=request.user),
+        "questions_last_day": questions_last_day(),
     }
     return TemplateResponse(request, "admin/health.html", context)

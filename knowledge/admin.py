@@ -23,16 +23,19 @@ from knowledge.admin_access import (
     grant_formset_save,
     log_all_staff_change,
 )
-from knowledge.models import Chunk, Document, Grant, PermissionChange, Source
-from knowledge.selectors import source_list_with_sync_progress, sync_progress_of
+from knowledge.models import Document, Grant, PermissionChange, Source
+from knowledge.selectors import source_list_with_sync_progress, sync_progress_of, sync_queued
 from knowledge.selectors.access import document_audience
+from knowledge.selectors.counts import document_deletion_counts, source_deletion_counts
 from knowledge.services.parsing import BadDocument
 from knowledge.services.sources import (
     document_upload,
+    documents_delete,
     documents_reingest_later,
     source_pause,
     source_resume,
     source_sync_later,
+    sources_delete,
 )
 
 CHUNKS_PREVIEWED = 50
@@ -102,6 +105,8 @@ class SourceAdmin(AccessAdmin):
 
     @admin.display(description="Latest sync")
     def sync_progress(self, source: Source) -> str:
+        if sync_queued(source) and not source.paused:
+            return format_html("<span data-sync-running>{}</span>", "sync queued, waiting for a worker…")
         progress = sync_progress_of(source)
         if progress is None:
             return "never synced"
@@ -189,13 +194,14 @@ class SourceAdmin(AccessAdmin):
             messages.success(request, f"{received} file(s) received; ingestion is under way.")
         return HttpResponseRedirect(reverse("admin:knowledge_source_change", args=[source.pk]))
 
-    def deletion_counts(self, ids: list[int]) -> dict[str, int]:
-        return {
-            "documents": Document.objects.filter(source__in=ids).count(),
-            "chunks": Chunk.objects.filter(document__source__in=ids).count(),
-            "grants": Grant.objects.filter(source__in=ids).count()
-            + Grant.objects.filter(document__source__in=ids).count(),
-        }
+    def delete_model(self, request: HttpRequest, obj: Source) -> None:
+        sources_delete(sources=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
+        sources_delete(sources=queryset)
+
+    def deletion_counts(self, request: HttpRequest, ids: list[int]) -> dict[str, int]:
+        return source_deletion_counts(fetched_by=request.user, source_ids=ids)
 
 
 @admin.register(Document)
@@ -281,11 +287,14 @@ class DocumentAdmin(AccessAdmin):
         }
         return TemplateResponse(request, "admin/knowledge/document/audience.html", context)
 
-    def deletion_counts(self, ids: list[int]) -> dict[str, int]:
-        return {
-            "chunks": Chunk.objects.filter(document__in=ids).count(),
-            "grants": Grant.objects.filter(document__in=ids).count(),
-        }
+    def delete_model(self, request: HttpRequest, obj: Document) -> None:
+        documents_delete(documents=[obj])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
+        documents_delete(documents=queryset.select_related("source"))
+
+    def deletion_counts(self, request: HttpRequest, ids: list[int]) -> dict[str, int]:
+        return document_deletion_counts(fetched_by=request.user, document_ids=ids)
 
 
 @admin.register(PermissionChange)

@@ -116,7 +116,7 @@ class DeletionSummary:
 
     model: type[Model]
 
-    def deletion_counts(self, ids: list[int]) -> dict[str, int]:
+    def deletion_counts(self, request: HttpRequest, ids: list[int]) -> dict[str, int]:
         raise NotImplementedError
 
     def get_deleted_objects(
@@ -124,7 +124,7 @@ class DeletionSummary:
     ) -> tuple[list[str], dict[str, int], set[str], list[str]]:
         objs = list(objs)
         opts = self.model._meta
-        counts = self.deletion_counts([obj.pk for obj in objs])
+        counts = self.deletion_counts(request, [obj.pk for obj in objs])
         named = [f"{str(opts.verbose_name).capitalize()}: {obj}" for obj in objs]
         counted = [f"{count} {what}" for what, count in counts.items() if count]
         return named + counted, {str(opts.verbose_name_plural): len(objs), **counts}, set(), []

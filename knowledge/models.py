@@ -43,6 +43,8 @@ class Source(models.Model):
         help_text="A paused source is not synced, and its documents waiting for ingestion wait until it resumes",
     )
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when a sync is asked for, so the console can show "queued" before a worker picks it up.
+    sync_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

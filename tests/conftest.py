@@ -15,6 +15,8 @@ from knowledge.services.grants import grant_create
 from tests.factories import ChunkFactory, DocumentFactory, GroupFactory, SourceFactory, UserFactory
 from tests.knowledge.helpers import folder_source, sync_inline
 
+pytest_plugins = ["tests.worker"]
+
 
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment: None, django_db_blocker) -> Iterator[None]:  # type: ignore[no-untyped-def]

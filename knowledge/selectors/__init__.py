@@ -13,6 +13,7 @@ from knowledge.selectors.sync import (
     SyncProgress,
     source_list_with_sync_progress,
     sync_progress_of,
+    sync_queued,
     sync_run_progress,
 )
 
@@ -27,5 +28,6 @@ __all__ = [
     "source_list",
     "source_list_with_sync_progress",
     "sync_progress_of",
+    "sync_queued",
     "sync_run_progress",
 ]

@@ -47,12 +47,19 @@ def source_list_with_sync_progress(*, fetched_by: AnyUser) -> QuerySet[Source]:
         document_count=_count_of(Document.objects.filter(source=OuterRef("pk")), "source_id"),
         run_id=Subquery(latest.values("id")[:1]),
         run_total=Subquery(latest.values("documents_total")[:1]),
+        run_started_at=Subquery(latest.values("started_at")[:1]),
         run_finished_at=Subquery(latest.values("finished_at")[:1]),
         run_error=Subquery(latest.values("error")[:1]),
         run_done=_count_of(reached.exclude(status__in=UNFINISHED), "sync_run_id"),
         run_failed=_count_of(reached.filter(status=Document.Status.FAILED), "sync_run_id"),
         run_chunks=_count_of(Chunk.objects.filter(document__sync_run_id=OuterRef("run_id")), "document__sync_run_id"),
     )
+
+
+def sync_queued(source: Source) -> bool:
+    """A sync was asked for and no worker has started it yet (from ``source_list_with_sync_progress``)."""
+    started = getattr(source, "run_started_at", None)
+    return source.sync_queued_at is not None and (started is None or started < source.sync_queued_at)
 
 
 def sync_progress_of(source: Source) -> SyncProgress | None:

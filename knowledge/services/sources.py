@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterable
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
@@ -152,6 +153,7 @@ def source_sync_later(*, source_id: int) -> None:
     """Queue a sync of the source (after the current transaction commits)."""
     from knowledge.tasks import sync_source
 
+    Source.objects.filter(pk=source_id).update(sync_queued_at=timezone.now())
     transaction.on_commit(lambda: sync_source.delay(source_id, SyncRun.Trigger.MANUAL.value))
 
 
@@ -235,3 +237,47 @@ def _safe_filename(filename: str) -> str:
     if name in {"", ".", ".."} or name.startswith("."):
         raise BadDocument(f"{filename!r} is not a usable file name.")
     return name
+
+
+@transaction.atomic
+def documents_delete(*, documents: Iterable[Document]) -> int:
+    """Delete documents with their chunks and grants; returns how many.
+
+    An uploaded document's stored file goes too (once the deletion commits), or the upload source's
+    next sync would find the file and bring the document back. A folder source's files belong to
+    whoever owns the folder and are left alone: exclude them in the source's config instead.
+    """
+    documents = list(documents)
+    uploaded = [_stored_file(d) for d in documents if d.source.kind == Source.Kind.UPLOAD]
+    with acting_as_system():
+        Document.objects.filter(pk__in=[d.pk for d in documents]).delete()
+    transaction.on_commit(lambda: _remove_files([path for path in uploaded if path is not None]))
+    return len(documents)
+
+
+@transaction.atomic
+def sources_delete(*, sources: Iterable[Source]) -> int:
+    """Delete sources with all their documents, chunks and grants; an upload source's stored files
+    go too, once the deletion commits."""
+    sources = list(sources)
+    folders = [source_root(s) for s in sources if s.kind == Source.Kind.UPLOAD]
+    with acting_as_system():
+        Source.objects.filter(pk__in=[s.pk for s in sources]).delete()
+    transaction.on_commit(lambda: _remove_folders(folders))
+    return len(sources)
+
+
+def _stored_file(document: Document) -> Path | None:
+    root = source_root(document.source).resolve()
+    path = (root / document.uri).resolve()
+    return path if path.is_relative_to(root) else None  # never delete outside the uploads folder
+
+
+def _remove_files(paths: list[Path]) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+
+
+def _remove_folders(folders: list[Path]) -> None:
+    for folder in folders:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from django.db.models import QuerySet
-from django.test import Client
+from django.test import Client, TestCase
 
 from accounts.models import User
 from knowledge.models import Document, Grant, PermissionChange, Source, SyncRun
 from knowledge.rls import acting_as_system
 from knowledge.services.ingest import Outcome, document_ingest
-from knowledge.services.sources import source_sync
+from knowledge.services.sources import document_upload, source_ensure, source_sync
 from tests.conftest import Corpus, People
 from tests.knowledge.helpers import LEAVE_POLICY, folder_source
 
@@ -253,3 +253,18 @@ def test_the_health_dashboard_counts_and_says_what_is_down(people: People, corpu
     assert "no worker answered" in page  # none runs in this test
     assert "embedding: multilingual-e5-small" in page and "generation: smollm2-135m" in page
     assert "<th>Chunks</th><td>5</td>" in page
+
+
+def test_a_deleted_upload_does_not_come_back_with_the_next_sync(people: People, settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings.UPLOADS_DIR = tmp_path
+    with acting_as_system():
+        source = source_ensure(name="Uploads")
+        document = document_upload(source=source, filename="leave.md", data=LEAVE_POLICY.encode())
+    client = signed_in(people.admin)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(f"/admin/knowledge/document/{document.pk}/delete/", {"post": "yes"})
+    assert not (tmp_path / str(source.pk) / "leave.md").exists()
+    assert source_sync(source_id=source.pk, enqueue=False).documents_total == 0
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        client.post(f"/admin/knowledge/source/{source.pk}/delete/", {"post": "yes"})
+    assert not (tmp_path / str(source.pk)).exists() and not Source.objects.filter(pk=source.pk).exists()

@@ -2,76 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from django.db import connection
 
-from config.celery import app
 from knowledge.models import Document, SyncRun
 from knowledge.rls import acting_as_system
 from knowledge.services.ingest import Outcome, document_ingest
 from knowledge.services.sources import source_sync
 from tests.knowledge.helpers import LEAVE_POLICY, chunks_of, documents_by_uri, folder_source, progress
+from tests.worker import start_worker, stop, wait_for
 
 # Django empties the tables after each transactional test only through non-mirror connections:
 # "owner" here, since "default" mirrors it (see config/settings.py).
-pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
-
-ROOT = Path(__file__).resolve().parents[2]
-QUEUE = f"enclave-test-{os.getpid()}"
-
-
-def start_worker(*, visibility_timeout: int = 3600) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "ENCLAVE_DATABASE_NAME": str(connection.settings_dict["NAME"]),
-        "ENCLAVE_CELERY_QUEUE": QUEUE,
-        "ENCLAVE_BROKER_VISIBILITY_TIMEOUT": str(visibility_timeout),
-        "ENCLAVE_BROKER_RESTORE_SECONDS": "1",
-    }
-    command = [sys.executable, "-m", "celery", "-A", "config.celery", "worker", "--pool", "solo"]
-    command += ["-Q", QUEUE, "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
-    return subprocess.Popen(command, cwd=ROOT, env=env)
-
-
-def stop(worker: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:
-    if worker.poll() is None:
-        worker.send_signal(sig)
-        worker.wait(timeout=60)
-
-
-@pytest.fixture(autouse=True)
-def test_queue() -> Iterator[None]:
-    """Keep this run's tasks away from any other worker on the same broker (a `make run`, say)."""
-    previous = app.conf.task_default_queue
-    app.conf.task_default_queue = QUEUE
-    with app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(QUEUE)  # type: ignore[attr-defined]
-    yield
-    app.conf.task_default_queue = previous
-
-
-@pytest.fixture
-def worker() -> Iterator[subprocess.Popen[bytes]]:
-    process = start_worker()
-    yield process
-    stop(process)
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 180, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.3)
+pytestmark = [
+    pytest.mark.django_db(transaction=True, databases=["default", "owner"]),
+    pytest.mark.usefixtures("worker_queue"),
+]
 
 
 def run_finished(run: SyncRun) -> Callable[[], bool]:

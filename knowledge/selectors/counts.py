@@ -1,0 +1,54 @@
+"""Counts for the admin console: what a deletion takes with it, and how much knowledge there is.
+Knowledge admins only; they see every row, so the counts are of everything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count
+from django.http import Http404
+
+from knowledge.models import Chunk, Document, Grant, Source
+from knowledge.permissions import AnyUser, sees_everything
+
+
+def _admin_only(user: AnyUser) -> None:
+    if not sees_everything(user):
+        raise Http404("Not found.")
+
+
+def source_deletion_counts(*, fetched_by: AnyUser, source_ids: list[int]) -> dict[str, int]:
+    _admin_only(fetched_by)
+    grants = Grant.objects.filter(source__in=source_ids).count()
+    return {
+        "documents": Document.objects.filter(source__in=source_ids).count(),
+        "chunks": Chunk.objects.filter(document__source__in=source_ids).count(),
+        "grants": grants + Grant.objects.filter(document__source__in=source_ids).count(),
+    }
+
+
+def document_deletion_counts(*, fetched_by: AnyUser, document_ids: list[int]) -> dict[str, int]:
+    _admin_only(fetched_by)
+    return {
+        "chunks": Chunk.objects.filter(document__in=document_ids).count(),
+        "grants": Grant.objects.filter(document__in=document_ids).count(),
+    }
+
+
+@dataclass(frozen=True)
+class KnowledgeCounts:
+    sources: int
+    paused_sources: int
+    documents_by_status: dict[str, int]
+    chunks: int
+
+
+def knowledge_counts(*, fetched_by: AnyUser) -> KnowledgeCounts:
+    _admin_only(fetched_by)
+    by_status = dict(Document.objects.order_by().values_list("status").annotate(n=Count("id")))
+    return KnowledgeCounts(
+        sources=Source.objects.count(),
+        paused_sources=Source.objects.filter(paused=True).count(),
+        documents_by_status={label: by_status.get(value, 0) for value, label in Document.Status.choices},
+        chunks=Chunk.objects.count(),
+    )

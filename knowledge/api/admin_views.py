@@ -42,11 +42,11 @@ from knowledge.services.sources import (
     PAUSED,
     document_upload,
     source_create,
-    source_delete,
     source_pause,
     source_resume,
     source_sync_later,
     source_update,
+    sources_delete,
 )
 
 ADMIN_PERMISSIONS = [*ApiView.permission_classes, KnowledgeAdminOnly]
@@ -97,7 +97,7 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
 
     @extend_schema(summary="Delete a source with its documents, chunks and grants")
     def destroy(self, request: Request, pk: int) -> Response:
-        source_delete(source=self.get_object())
+        sources_delete(sources=[self.get_object()])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={202: QueuedSerializer, 409: ErrorSerializer}, summary="Sync a source now")

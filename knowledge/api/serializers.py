@@ -12,7 +12,7 @@ from rest_framework import serializers
 from accounts.models import User
 from config.api.strict import StrictTypes
 from knowledge.models import Document, Grant, Source
-from knowledge.selectors import document_list, sync_progress_of
+from knowledge.selectors import document_list, sync_progress_of, sync_queued
 from knowledge.selectors.access import DocumentAudience
 
 MAX_K = 50
@@ -154,6 +154,7 @@ class SourceSerializer(StrictTypes, serializers.ModelSerializer[Source]):
         required=False, allow_null=True, min_value=1, max_value=527040, help_text="null: only when asked"
     )
     document_count = serializers.IntegerField(read_only=True)
+    sync_queued = serializers.SerializerMethodField(help_text="A sync was asked for and no worker has started it yet")
     sync = serializers.SerializerMethodField(help_text="The latest sync's progress; null if never synced")
 
     class Meta:
@@ -169,9 +170,13 @@ class SourceSerializer(StrictTypes, serializers.ModelSerializer[Source]):
             "last_synced_at",
             "created_at",
             "document_count",
+            "sync_queued",
             "sync",
         ]
-        read_only_fields = ["id", "paused", "last_synced_at", "created_at", "document_count", "sync"]
+        read_only_fields = ["id", "paused", "last_synced_at", "created_at", "document_count", "sync_queued", "sync"]
+
+    def get_sync_queued(self, source: Source) -> bool:
+        return sync_queued(source)
 
     @extend_schema_field(SyncProgressSerializer(allow_null=True))
     def get_sync(self, source: Source) -> dict | None:

@@ -89,12 +89,6 @@ def source_update(*, source: Source, changed_by: User, **changes: Any) -> Source
     return source
 
 
-@transaction.atomic
-def source_delete(*, source: Source) -> None:
-    """Delete a source with its documents, chunks and grants: they are gone from the next question."""
-    source.delete()
-
-
 PAUSED = "The source is paused; resume it to sync."
 
 

@@ -142,6 +142,7 @@ def test_a_sync_is_queued_unless_the_source_is_paused(
     base = f"/api/v1/sources/{corpus.handbook.pk}"
     response = admin.post(f"{base}/sync")
     assert response.status_code == 202 and queued == [("sync_source", (corpus.handbook.pk, "manual"))]
+    assert admin.get(base).json()["sync_queued"] is True  # until a worker starts it
     assert admin.post(f"{base}/pause").json()["paused"] is True
     paused = admin.post(f"{base}/sync")
     assert paused.status_code == 409 and paused.json() == {

@@ -45,6 +45,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
 ]
 
 MIDDLEWARE = [
@@ -252,6 +255,53 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("ENCLAVE_SECURE_COOKIES", BEHIND_TLS_PROXY)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+
+# --- REST API (/api/v1/; config/api/) -----------------------------------------------------------
+REST_FRAMEWORK = {
+    # The token comes first: its WWW-Authenticate header makes a missing credential a 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.api.permissions.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.policies.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies only (uploads are multipart): one way to send data, with one meaning for null and "".
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # ?format= is a filter of documents and search results here, not a choice of renderer.
+    "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_PAGINATION_CLASS": "config.api.policies.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["rest_framework.filters.OrderingFilter"],
+    "EXCEPTION_HANDLER": "config.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.ApiSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Requests a minute per token (or signed-in session), and questions a minute, in each web process.
+ENCLAVE_API_REQUESTS_PER_MINUTE = env_int("ENCLAVE_API_REQUESTS_PER_MINUTE", 300, minimum=1)
+ENCLAVE_API_ASKS_PER_MINUTE = env_int("ENCLAVE_API_ASKS_PER_MINUTE", 20, minimum=1)
+# Largest JSON or form body the API reads; uploads may be as large as ENCLAVE_MAX_FILE_MB.
+ENCLAVE_API_MAX_REQUEST_BYTES = env_int("ENCLAVE_API_MAX_REQUEST_KB", 256, minimum=1) * 1024
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Enclave API",
+    "DESCRIPTION": (
+        "Ask questions, search and read documents, and manage sources and grants, always as one user "
+        "and with exactly that user's access. Authenticate with a personal token "
+        "(`Authorization: Bearer enc_...`); every error is `{code, message, fields}`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+}
 
 
 # --- Internationalisation --------------------------------------------------------------------

@@ -27,6 +27,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     path("search", search, name="search"),
+    path("api/", include("config.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/health/", admin.site.admin_view(health_page), name="admin-health"),

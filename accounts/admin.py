@@ -125,3 +125,6 @@ class GroupAdmin(KnowledgeAdminOnly, BaseGroupAdmin):
             memberships_record(changed_by=request.user, user=membership.user, added=[membership.group])
         if formset.has_changed():
             messages.info(request, ACCESS_APPLIES_NEXT_QUESTION)
+
+
+import accounts.token_admin  # noqa: E402, F401 - registers the API tokens' admin (accounts/token_admin.py)

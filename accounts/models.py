@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 
@@ -30,3 +31,37 @@ class User(AbstractUser):
         if update_fields is not None and "role" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_staff"}
         super().save(*args, **kwargs)
+
+
+class Scope(models.TextChoices):
+    """What an API token may do; the user's own permissions still decide what it may see."""
+
+    ASK = "ask", "Ask questions; read, rate and delete their conversations"
+    READ = "read", "Search and read the documents the user may see"
+    ADMIN = "admin", "Manage sources, uploads and grants (knowledge admins only)"
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its sha256 is stored: the token is shown once, when created.
+
+    The tokens are 256 random bits, so a fast hash is enough (no guessing attack can use the
+    slowness of a password hash), and it lets a request find its token with one indexed lookup.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, help_text="What it is for, e.g. the help desk integration")
+    prefix = models.CharField(max_length=16, editable=False, help_text="The token's first characters, to recognise it")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    scopes = ArrayField(models.CharField(max_length=16, choices=Scope.choices), default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never expires")
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

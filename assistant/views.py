@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,6 +26,7 @@ from assistant.services.conversations import (
     question_submit,
 )
 from assistant.services.generation import GenerationError
+from config.streaming import streaming_response
 
 
 @login_required
@@ -56,7 +57,7 @@ def answer_stream_view(request: HttpRequest, message_id: int) -> HttpResponseBas
         stream = sse_stream(events)
     except QuestionError as exc:
         return JsonResponse({"error": str(exc)}, status=409)
-    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    response = streaming_response(request, stream, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx would otherwise hold the tokens back
     return response

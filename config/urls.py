@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from assistant import pages
 from assistant.views import answer_stop_view, answer_stream_view, ask, feedback_view
-from config.views import health_page, healthz
+from config.views import health_page, healthz, metrics, readyz
 from knowledge.views import document_download, search
 
 admin.site.site_header = "Enclave admin console"
@@ -24,7 +24,10 @@ urlpatterns = [
     path("chat/answers/<int:message_id>/citations/<int:number>", pages.citation_fragment, name="answer-citation"),
     path("documents/<int:document_id>/download", document_download, name="document-download"),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("search", search, name="search"),
+    path("api/", include("config.api.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/health/", admin.site.admin_view(health_page), name="admin-health"),

@@ -1,10 +1,15 @@
+import hmac
+
+from django.conf import settings
 from django.db import DatabaseError, connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from config.health import database_probe, models_probe, questions_last_day, queue_probe, workers_probe
+from config.metrics import scrape_registry
 from knowledge.selectors.counts import knowledge_counts
 
 
@@ -36,3 +41,26 @@ def health_page(request: HttpRequest) -> TemplateResponse:
         "questions_last_day": questions_last_day(),
     }
     return TemplateResponse(request, "admin/health.html", context)
+
+
+@never_cache
+@require_GET
+def readyz(request: HttpRequest) -> JsonResponse:
+    """Readiness for load balancers and Kubernetes: this web process can serve questions only when
+    the database answers (with pgvector) and the broker takes tasks (uploads and syncs queue work)."""
+    database, broker = database_probe(), queue_probe()
+    body = {"status": "ready" if database.ok and broker.ok else "not ready", "database": database.text}
+    body["broker"] = broker.text
+    return JsonResponse(body, status=200 if database.ok and broker.ok else 503)
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus metrics; with ENCLAVE_METRICS_TOKEN set, only for `Authorization: Bearer <token>`."""
+    expected = settings.ENCLAVE_METRICS_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+    if expected and not hmac.compare_digest(given.encode(), expected.encode()):
+        return HttpResponse("A metrics token is required.\n", status=401, content_type="text/plain")
+    registry = scrape_registry(with_knowledge=True)
+    return HttpResponse(generate_latest(registry), content_type=CONTENT_TYPE_LATEST)

@@ -27,6 +27,20 @@ celery_concurrency="${CELERY_CONCURRENCY:-1}"
 celery_queue="${ENCLAVE_CELERY_QUEUE:-enclave}"
 log_level="${ENCLAVE_LOG_LEVEL:-INFO}"
 
+# Prometheus metrics from several processes: Celery's prefork pool ingests in child processes while
+# the parent serves ENCLAVE_WORKER_METRICS_PORT, and uvicorn's --workers share one /metrics. Each
+# process then writes its samples to files in PROMETHEUS_MULTIPROC_DIR, which a scrape adds up;
+# the folder must not hold the files of processes from an earlier start.
+# Set but empty (a copied .env.example) would still switch prometheus_client to this mode.
+if [[ -z "${PROMETHEUS_MULTIPROC_DIR:-}" ]]; then
+    unset PROMETHEUS_MULTIPROC_DIR
+fi
+multiprocess_metrics() {
+    export PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/prometheus-$1}"
+    mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
+    find "$PROMETHEUS_MULTIPROC_DIR" -maxdepth 1 -type f -name '*.db' -delete
+}
+
 fail() {
     echo "enclave: $*" >&2
     exit 64
@@ -54,6 +68,9 @@ fi
 case "$role" in
     web)
         require web SECRET_KEY DATABASE_URL CELERY_BROKER_URL
+        if [[ $web_concurrency != 1 ]]; then
+            multiprocess_metrics web
+        fi
         # --lifespan off: Django has no lifespan handler. --timeout-keep-alive above the usual 60 s
         # of proxies and load balancers, so they never reuse a connection uvicorn is closing.
         # Open answer streams get 45 s to finish on shutdown (the orchestrators give 60).
@@ -69,6 +86,7 @@ case "$role" in
         ;;
     worker)
         require worker SECRET_KEY DATABASE_URL CELERY_BROKER_URL
+        multiprocess_metrics worker
         exec celery -A config.celery worker \
             --concurrency "$celery_concurrency" \
             --queues "$celery_queue" \

@@ -22,9 +22,11 @@ TRANSIENT = (OperationalError, InterfaceError)
     max_retries=8,
 )
 def ingest_documents(document_ids: list[int], sync_run_id: int | None = None, force: bool = False) -> list[str]:
+    from config.metrics import INGEST_BATCH_SECONDS
     from knowledge.services.ingest import documents_ingest
 
-    results = documents_ingest(document_ids=document_ids, sync_run_id=sync_run_id, force=force)
+    with INGEST_BATCH_SECONDS.time():
+        results = documents_ingest(document_ids=document_ids, sync_run_id=sync_run_id, force=force)
     return [result.outcome.value for result in results]
 
 

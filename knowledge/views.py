@@ -6,7 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseBase, HttpResponseRedirect, JsonResponse
 from django.views.decorators.http import require_GET
 
-from knowledge.selectors import document_original
+from knowledge.selectors import Original, document_original
 from knowledge.selectors.search import SearchFilters, SearchHit, chunk_search
 
 MAX_K = 50
@@ -52,7 +52,11 @@ def document_download(request: HttpRequest, document_id: int) -> HttpResponseBas
 
     Always an attachment: an uploaded HTML file opened inline would run in Enclave's own origin.
     """
-    original = document_original(fetched_by=request.user, document_id=document_id)
+    return original_response(document_original(fetched_by=request.user, document_id=document_id))
+
+
+def original_response(original: Original) -> HttpResponseBase:
+    """The file as an attachment, or a redirect to the web page (the page's and the API's downloads)."""
     if original.url:
         return HttpResponseRedirect(original.url)
     if original.path is None:

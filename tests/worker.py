@@ -21,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 QUEUE = f"enclave-test-{os.getpid()}"
 
 
-def start_worker(*, visibility_timeout: int = 3600) -> subprocess.Popen[bytes]:
+def start_worker(*, visibility_timeout: int = 3600, settings: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     env = {
+        **(settings or {}),
         **os.environ,
         "ENCLAVE_DATABASE_NAME": str(connection.settings_dict["NAME"]),
         "ENCLAVE_CELERY_QUEUE": QUEUE,

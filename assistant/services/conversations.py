@@ -19,6 +19,7 @@ from accounts.models import User
 from assistant.models import FINISHED_STATUSES, Citation, Conversation, Feedback, Message, QuestionLog
 from assistant.services.answering import Answer, Event, Turn, Verdict, answer_stream, question_language
 from assistant.services.generation import GenerationError
+from config.metrics import ANSWER_SECONDS, ANSWERS, FIRST_TOKEN_SECONDS
 
 MAX_QUESTION_CHARS = 4000
 TITLE_CHARS = 80
@@ -191,6 +192,10 @@ def _question_log_write(
     message: Message, answer: Answer, asked_by: User, channel: str, first_token: float | None, total: float
 ) -> None:
     cited = [p for p in answer.passages if p.number in set(answer.cited)]
+    ANSWERS.labels(message.status, channel).inc()
+    ANSWER_SECONDS.observe(total)
+    if first_token is not None:
+        FIRST_TOKEN_SECONDS.observe(first_token)
     QuestionLog.objects.create(
         asked_by=asked_by,
         username=asked_by.get_username(),

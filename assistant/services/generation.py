@@ -61,12 +61,19 @@ class LocalGenerator:
                 repeat_penalty=1.1,
                 stream=True,
             )
-            for chunk in chunks:
-                if should_stop():
-                    return  # leaving the loop ends the generation at the next token
-                text = chunk["choices"][0]["delta"].get("content")
-                if text:
-                    yield text
+            try:
+                for chunk in chunks:
+                    if should_stop():
+                        return  # leaving the loop ends the generation at the next token
+                    text = chunk["choices"][0]["delta"].get("content")
+                    if text:
+                        yield text
+            except ValueError as exc:
+                # llama.cpp refuses a prompt longer than its context (a very long question, with the
+                # passages and the conversation so far): a failed answer that says so, not a crash.
+                if "context window" not in str(exc):
+                    raise
+                raise GenerationError(f"The question is too long for the model: {exc}. Ask a shorter one.") from exc
 
     def prompt_tokens(self, messages: Messages) -> int:
         """How many tokens the model reads for these messages, formatted by the GGUF's own template."""

@@ -20,6 +20,7 @@ from django.contrib.postgres.search import SearchVector
 from django.db.models import F, Value
 from django.utils import timezone
 
+from config.metrics import DOCUMENTS_INGESTED
 from knowledge.models import Chunk, Document, Source, SyncRun
 from knowledge.rls import acting_as_system
 from knowledge.services.chunking import ChunkDraft, document_chunk
@@ -91,6 +92,8 @@ def documents_ingest(
                 IngestResult(Outcome.INGESTED, len(ready.drafts)) if written_here else _gone(sync_run_id)
             )
     _close_run_if_done(sync_run_id)
+    for result in results.values():
+        DOCUMENTS_INGESTED.labels(result.outcome.value).inc()
     return [results[document_id] for document_id in document_ids]
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from accounts.models import User
 from knowledge.models import Document, Source, SyncRun
 from knowledge.rls import acting_as_system
+from knowledge.services.grants import all_staff_change_record, all_staff_visibility_set
 from knowledge.services.parsing import BadDocument
 from knowledge.services.reading import SourceUnavailable, source_item_uris, source_root
 
@@ -42,6 +43,49 @@ def source_ensure(
             "created_by": created_by,
         },
     )
+    return source
+
+
+@transaction.atomic
+def source_create(
+    *,
+    name: str,
+    kind: Source.Kind,
+    config: dict[str, Any],
+    visible_to_all_staff: bool = False,
+    sync_every_minutes: int | None = None,
+    created_by: User | None = None,
+) -> Source:
+    """A new source, recorded in the access trail if all staff may see it, and its first sync queued
+    (a source is useless until synced)."""
+    source = Source.objects.create(
+        name=name,
+        kind=kind,
+        config=config,
+        visible_to_all_staff=visible_to_all_staff,
+        sync_every_minutes=sync_every_minutes,
+        created_by=created_by,
+    )
+    if visible_to_all_staff:
+        all_staff_change_record(target=source, changed_by=created_by)
+    source_sync_later(source_id=source.pk)
+    return source
+
+
+SOURCE_SETTINGS = ("name", "config", "sync_every_minutes")
+
+
+@transaction.atomic
+def source_update(*, source: Source, changed_by: User, **changes: Any) -> Source:
+    """Change a source's name, config, schedule or "all staff" flag (the flag through the access
+    trail, like every change to who may see what)."""
+    settings_changed = [field for field in SOURCE_SETTINGS if field in changes]
+    for field in settings_changed:
+        setattr(source, field, changes[field])
+    if settings_changed:
+        source.save(update_fields=[*settings_changed, "updated_at"])
+    if "visible_to_all_staff" in changes:
+        all_staff_visibility_set(target=source, visible=changes["visible_to_all_staff"], changed_by=changed_by)
     return source
 
 

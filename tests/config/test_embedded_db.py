@@ -85,3 +85,10 @@ def test_the_cache_size_applies_from_the_next_start(data_dir: Path) -> None:
     assert shared_buffers() == "128MB"  # PostgreSQL's default, until the server restarts
     embedded_db.stop(data_dir)
     assert shared_buffers() == "64MB"
+
+
+def test_a_pid_list_left_empty_by_a_killed_process_does_not_stop_the_next_start(data_dir: Path) -> None:
+    start_in_subprocesses(data_dir, 1)
+    (data_dir / "pgdata" / ".handle_pids.json").write_text("")  # killed in the middle of rewriting it
+    user, superuser, _ = start_in_subprocesses(data_dir, 1)[0].split(" ")
+    assert (user, superuser) == ("enclave_app", "off")

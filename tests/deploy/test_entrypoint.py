@@ -29,7 +29,7 @@ CONFIGURED = {
 REPORT = (
     "import json, os, sys; "
     'print(json.dumps({"program": os.path.basename(sys.argv[1]), "argv": sys.argv[2:], '
-    '"cwd": os.getcwd(), "pid": os.getpid()}))'
+    '"cwd": os.getcwd(), "pid": os.getpid(), "metrics_dir": os.environ.get("PROMETHEUS_MULTIPROC_DIR")}))'
 )
 STUB = f"""#!/usr/bin/env bash
 exec "{sys.executable}" -c '{REPORT}' "$0" "$@"
@@ -101,6 +101,26 @@ def test_worker_consumes_the_configured_queue(stubs: Path) -> None:
     env = {**CONFIGURED, "CELERY_CONCURRENCY": "4", "ENCLAVE_CELERY_QUEUE": "ingest", "ENCLAVE_LOG_LEVEL": "DEBUG"}
     argv = started(stubs, "worker", env=env)["argv"]
     assert (flag(argv, "--concurrency"), flag(argv, "--queues"), flag(argv, "--loglevel")) == ("4", "ingest", "DEBUG")
+
+
+def test_worker_metrics_add_up_the_pool_processes_in_a_fresh_folder(stubs: Path, tmp_path: Path) -> None:
+    """The pool's child processes ingest; the parent serves the metrics port: prometheus_client's
+    multiprocess mode joins them, from a folder cleared of an earlier start's files."""
+    folder = tmp_path / "metrics"
+    folder.mkdir()
+    (folder / "counter_4242.db").write_bytes(b"stale")
+    (folder / "notes.txt").write_text("not ours")
+    report = started(stubs, "worker", env={**CONFIGURED, "PROMETHEUS_MULTIPROC_DIR": str(folder)})
+    assert report["metrics_dir"] == str(folder)
+    assert [path.name for path in folder.iterdir()] == ["notes.txt"]
+
+
+def test_web_metrics_are_multiprocess_only_with_several_processes(stubs: Path) -> None:
+    assert started(stubs, "web")["metrics_dir"] is None
+    # Set but empty would still switch prometheus_client to multiprocess mode, writing nowhere.
+    assert started(stubs, "web", env={**CONFIGURED, "PROMETHEUS_MULTIPROC_DIR": ""})["metrics_dir"] is None
+    report = started(stubs, "web", env={**CONFIGURED, "WEB_CONCURRENCY": "2"})
+    assert report["metrics_dir"] == "/tmp/prometheus-web" and Path("/tmp/prometheus-web").is_dir()  # noqa: S108
 
 
 def test_beat_keeps_its_schedule_in_a_writable_place(stubs: Path) -> None:

@@ -1,9 +1,8 @@
 """The image's HEALTHCHECK (web role): exit 0 when GET /healthz on this container answers 200.
 
 Standard library only, so it starts in a few milliseconds. It asks as `localhost`, which must stay
-in ENCLAVE_ALLOWED_HOSTS (Django answers 400 to a host it does not know), and says the request came
-over HTTPS, as the TLS proxy in front would, so that ENCLAVE_BEHIND_TLS_PROXY's redirect to https
-does not turn the check into a redirect. Redirects are not followed: only a 200 is healthy.
+in ENCLAVE_ALLOWED_HOSTS (Django answers 400 to a host it does not know). Redirects are not
+followed: only a 200 is healthy.
 
     python deploy/healthcheck.py [URL]      (default http://127.0.0.1:8000/healthz)
 """
@@ -15,7 +14,7 @@ import urllib.error
 import urllib.request
 
 DEFAULT_URL = "http://127.0.0.1:8000/healthz"
-HEADERS = {"Host": "localhost", "X-Forwarded-Proto": "https"}
+HEADERS = {"Host": "localhost"}
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):

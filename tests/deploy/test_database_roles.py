@@ -18,6 +18,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,6 +224,12 @@ def test_migrate_and_web_roles_on_the_database_init_roles_made(scratch: Scratch,
             time.sleep(0.5)
         assert result is not None and result.returncode == 0, (result, web.poll())
         assert '"status": "ok"' in result.stdout
+        # Ready only with a broker too: nothing listens at CELERY_BROKER_URL, so Kubernetes would
+        # keep this pod out of the Service while its liveness probe (/healthz) lets it live.
+        ready = urllib.request.Request(f"http://127.0.0.1:{port}/readyz", headers={"Host": "localhost"})
+        with pytest.raises(urllib.error.HTTPError) as not_ready:
+            urllib.request.urlopen(ready, timeout=30)  # noqa: S310
+        assert not_ready.value.code == 503
     finally:
         web.send_signal(signal.SIGTERM)
         output, _ = web.communicate(timeout=60)

@@ -190,6 +190,7 @@ def test_build_steps_run_on_the_build_context(tmp_path: Path) -> None:
     assert (data / "static" / "admin" / "css" / "base.css").is_file()
     assert (data / "static" / "assistant" / "chat.js").is_file()
     assert not (data / "secret_key").exists()  # no key was generated into the image
+    assert not (data / "pgdata").exists()  # and no embedded database was started by the build
 
 
 # --- deploy/healthcheck.py ---------------------------------------------------------------------

@@ -242,7 +242,7 @@ BEHIND_TLS_PROXY = env_bool("ENCLAVE_BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+    SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("ENCLAVE_HSTS_SECONDS", 0, minimum=0)
 # HSTS for every subdomain, and the browsers' preload list, commit the company's whole domain to
 # HTTPS: decisions for its edge proxy, not for one application on one host.

@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from assistant import pages
 from assistant.views import answer_stop_view, answer_stream_view, ask, feedback_view
-from config.views import health_page, healthz, metrics, readyz
+from config.views import health_page, healthz, livez, metrics, readyz
 from knowledge.views import document_download, search
 
 admin.site.site_header = "Enclave admin console"
@@ -23,6 +23,7 @@ urlpatterns = [
     path("chat/answers/<int:message_id>/feedback", feedback_view, name="answer-feedback"),
     path("chat/answers/<int:message_id>/citations/<int:number>", pages.citation_fragment, name="answer-citation"),
     path("documents/<int:document_id>/download", document_download, name="document-download"),
+    path("livez", livez, name="livez"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),

@@ -15,6 +15,14 @@ from knowledge.selectors.counts import knowledge_counts
 
 @never_cache
 @require_GET
+def livez(request: HttpRequest) -> JsonResponse:
+    """Liveness (Kubernetes restarts a pod that fails it): the process answers. It asks nothing of
+    the database, whose outage a restart cannot fix; /readyz takes the pod out of service instead."""
+    return JsonResponse({"status": "alive"})
+
+
+@never_cache
+@require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness for people and load balancers: the database answers and pgvector is installed."""
     try:

@@ -13,13 +13,16 @@ export ENCLAVE_LOG_FORMAT=json ENCLAVE_DEBUG=false ENCLAVE_ALLOWED_HOSTS=127.0.0
 export ENCLAVE_WORKER_METRICS_PORT=${ENCLAVE_WORKER_METRICS_PORT:-9108}
 mkdir -p var/log
 
-$BIN/celery -A config.celery worker -Q "$ENCLAVE_CELERY_QUEUE" --concurrency 1 >var/log/smoke-worker.log 2>&1 &
+# The prefork pool ingests in a child process: its metrics reach the parent's port through files.
+metrics_dir=$(mktemp -d)
+PROMETHEUS_MULTIPROC_DIR=$metrics_dir $BIN/celery -A config.celery worker -Q "$ENCLAVE_CELERY_QUEUE" --concurrency 1 \
+  >var/log/smoke-worker.log 2>&1 &
 worker=$!
 $BIN/celery -A config.celery beat --schedule var/smoke-beat-schedule >var/log/smoke-beat.log 2>&1 &
 beat=$!
 $BIN/uvicorn config.asgi:application --host 127.0.0.1 --port "$PORT" --workers 1 >var/log/smoke-web.log 2>&1 &
 web=$!
-trap 'kill $web $worker $beat 2>/dev/null; wait $web $worker $beat 2>/dev/null' EXIT INT TERM
+trap 'kill $web $worker $beat 2>/dev/null; wait $web $worker $beat 2>/dev/null; rm -rf "$metrics_dir"' EXIT INT TERM
 
 for _ in $(seq 1 60); do
   curl -fs "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break

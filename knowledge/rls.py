@@ -73,7 +73,7 @@ def acting_as_system() -> AbstractContextManager[None]:
 
 # The probes and metrics act for nobody, and must answer (with a 503) even when the database is down,
 # which the transaction opened below would turn into a 500.
-WITHOUT_IDENTITY = frozenset({"/healthz", "/readyz", "/metrics"})
+WITHOUT_IDENTITY = frozenset({"/livez", "/healthz", "/readyz", "/metrics"})
 
 
 class RowLevelSecurityMiddleware:

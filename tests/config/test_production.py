@@ -195,3 +195,14 @@ def test_behind_a_tls_proxy_plain_http_goes_to_https_but_probes_do_not() -> None
     assert lines[0] == "301 https://enclave.example.com/accounts/login/"
     assert lines[1] == "200" and lines[2] == "200"
     assert lines[3] == "True max-age=31536000"
+
+
+def test_livez_answers_even_when_the_database_is_down() -> None:
+    done = django_in_a_process(
+        "from django.test import Client\n"
+        "print(Client().get('/livez', HTTP_HOST='localhost').status_code,"
+        " Client().get('/healthz', HTTP_HOST='localhost').status_code)",
+        DATABASE_URL="postgres://enclave_app:x@127.0.0.1:1/enclave",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["200", "503"]

@@ -119,7 +119,7 @@ def test_web_probes_ask_the_health_endpoints_as_an_allowed_host() -> None:
     web = of_kind("Deployment")["enclave-web"]["spec"]["template"]["spec"]["containers"][0]
     ports = {port["name"] for port in web["ports"]}
     paths = {probe: web[probe]["httpGet"]["path"] for probe in ("startupProbe", "readinessProbe", "livenessProbe")}
-    assert paths == {"startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/healthz"}
+    assert paths == {"startupProbe": "/healthz", "readinessProbe": "/readyz", "livenessProbe": "/livez"}
     config = of_kind("ConfigMap")["enclave-config"]["data"]
     allowed = config["ENCLAVE_ALLOWED_HOSTS"].split(",")
     for probe in paths:

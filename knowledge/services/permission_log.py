@@ -42,20 +42,11 @@ def memberships_record(
     added: Sequence[Group] = (),
     removed: Sequence[Group] = (),
 ) -> None:
-    for group in added:
-        permission_change_record(
-            changed_by=changed_by,
-            action=PermissionChange.Action.MEMBER_ADDED,
-            who=principal_in_words(user=user),
-            what=principal_in_words(group=group),
-        )
-    for group in removed:
-        permission_change_record(
-            changed_by=changed_by,
-            action=PermissionChange.Action.MEMBER_REMOVED,
-            who=principal_in_words(user=user),
-            what=principal_in_words(group=group),
-        )
+    changes = [(PermissionChange.Action.MEMBER_ADDED, added), (PermissionChange.Action.MEMBER_REMOVED, removed)]
+    for action, groups in changes:
+        for group in groups:
+            who, what = principal_in_words(user=user), principal_in_words(group=group)
+            permission_change_record(changed_by=changed_by, action=action, who=who, what=what)
 
 
 def account_change_record(*, changed_by: AnyUser | None, user: User, before: User) -> None:

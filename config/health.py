@@ -66,18 +66,24 @@ def workers_probe() -> Probe:
     return Probe(True, f"{len(names)} alive: {', '.join(names)}")
 
 
-def database_probe() -> Probe:
+def pgvector_version() -> str | None:
+    """The installed pgvector's version, None if it is missing; DatabaseError if unreachable."""
     from django.db import connection
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+def database_probe() -> Probe:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-            row = cursor.fetchone()
+        version = pgvector_version()
     except DatabaseError as exc:
         return Probe(False, f"unreachable: {exc}".strip())
-    if row is None:
+    if version is None:
         return Probe(False, "pgvector is not installed")
-    return Probe(True, f"PostgreSQL with pgvector {row[0]}")
+    return Probe(True, f"PostgreSQL with pgvector {version}")
 
 
 def questions_last_day() -> int:

@@ -1,14 +1,21 @@
 import hmac
 
 from django.conf import settings
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from config.health import database_probe, models_probe, questions_last_day, queue_probe, workers_probe
+from config.health import (
+    database_probe,
+    models_probe,
+    pgvector_version,
+    questions_last_day,
+    queue_probe,
+    workers_probe,
+)
 from config.metrics import scrape_registry
 from knowledge.selectors.counts import knowledge_counts
 
@@ -26,14 +33,12 @@ def livez(request: HttpRequest) -> JsonResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     """Liveness for people and load balancers: the database answers and pgvector is installed."""
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-            row = cursor.fetchone()
+        version = pgvector_version()
     except DatabaseError as exc:
         return JsonResponse({"status": "error", "database": f"unreachable: {exc}".strip()}, status=503)
-    if row is None:
+    if version is None:
         return JsonResponse({"status": "error", "database": "ok", "pgvector": "missing"}, status=503)
-    return JsonResponse({"status": "ok", "database": "ok", "pgvector": row[0]})
+    return JsonResponse({"status": "ok", "database": "ok", "pgvector": version})
 
 
 def health_page(request: HttpRequest) -> TemplateResponse:

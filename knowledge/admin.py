@@ -133,14 +133,15 @@ class SourceAdmin(AccessAdmin):
 
     @admin.action(description="Sync now")
     def sync_now(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:
-        paused = [source.name for source in queryset if source.paused]
+        selected = list(queryset)
+        paused = [source.name for source in selected if source.paused]
         if paused:
             messages.warning(request, f"Paused, so not synced: {', '.join(paused)}. Resume them first.")
-        for source in queryset.filter(paused=False):
+        active = [source for source in selected if not source.paused]
+        for source in active:
             source_sync_later(source_id=source.pk)
-        count = queryset.filter(paused=False).count()
-        if count:
-            self.message_user(request, f"Sync queued for {count} source(s); progress shows below.")
+        if active:
+            self.message_user(request, f"Sync queued for {len(active)} source(s); progress shows below.")
 
     @admin.action(description="Pause syncing and ingestion")
     def pause(self, request: HttpRequest, queryset: QuerySet[Source]) -> None:

@@ -46,11 +46,11 @@ class KnowledgeCounts:
 
 def knowledge_counts(*, fetched_by: AnyUser) -> KnowledgeCounts:
     _admin_only(fetched_by)
-    by_status = dict(Document.objects.order_by().values_list("status").annotate(n=Count("id")))
+    by_status = documents_by_status()
     return KnowledgeCounts(
         sources=Source.objects.count(),
         paused_sources=Source.objects.filter(paused=True).count(),
-        documents_by_status={label: by_status.get(value, 0) for value, label in Document.Status.choices},
+        documents_by_status={label: by_status[value] for value, label in Document.Status.choices},
         chunks=Chunk.objects.count(),
     )
 

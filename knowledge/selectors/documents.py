@@ -11,7 +11,7 @@ from knowledge.models import Chunk, Document, Source
 from knowledge.permissions import AnyUser, sees_everything, visible_filter
 from knowledge.querysets import DocumentQuerySet
 from knowledge.rls import acting_as
-from knowledge.services.reading import source_root
+from knowledge.services.reading import source_file_path
 
 
 def document_list(*, fetched_by: AnyUser, source: Source | None = None) -> DocumentQuerySet:
@@ -46,9 +46,8 @@ def document_original(*, fetched_by: AnyUser, document_id: int) -> Original:
     document = access_document_by_id(fetched_by=fetched_by, document_id=document_id)
     if document.source.kind == Source.Kind.URL:
         return Original(url=document.uri)
-    root = source_root(document.source).resolve()
-    path = (root / document.uri).resolve()
-    if not path.is_relative_to(root) or not path.is_file():
+    path = source_file_path(document.source, document.uri)
+    if path is None or not path.is_file():
         return Original()
     return Original(path=path)
 

@@ -35,6 +35,14 @@ def source_root(source: Source) -> Path:
     return Path(str(source.config.get("path", ""))).expanduser()
 
 
+def source_file_path(source: Source, uri: str) -> Path | None:
+    """Where a folder or upload source keeps the file ``uri``; None for a path that leads out of
+    the source's folder (through ``..`` or a symlink), which must be neither served nor deleted."""
+    root = source_root(source).resolve()
+    path = (root / uri).resolve()
+    return path if path.is_relative_to(root) else None
+
+
 def source_item_uris(source: Source) -> list[str]:
     if source.kind == Source.Kind.URL:
         urls = [str(url).strip() for url in source.config.get("urls", []) if str(url).strip()]

@@ -18,7 +18,7 @@ from knowledge.models import Document, Source, SyncRun
 from knowledge.rls import acting_as_system
 from knowledge.services.grants import all_staff_change_record, all_staff_visibility_set
 from knowledge.services.parsing import BadDocument
-from knowledge.services.reading import SourceUnavailable, source_item_uris, source_root
+from knowledge.services.reading import SourceUnavailable, source_file_path, source_item_uris, source_root
 
 if TYPE_CHECKING:
     from knowledge.services.ingest import IngestResult
@@ -242,7 +242,7 @@ def documents_delete(*, documents: Iterable[Document]) -> int:
     whoever owns the folder and are left alone: exclude them in the source's config instead.
     """
     documents = list(documents)
-    uploaded = [_stored_file(d) for d in documents if d.source.kind == Source.Kind.UPLOAD]
+    uploaded = [source_file_path(d.source, d.uri) for d in documents if d.source.kind == Source.Kind.UPLOAD]
     with acting_as_system():
         Document.objects.filter(pk__in=[d.pk for d in documents]).delete()
     transaction.on_commit(lambda: _remove_files([path for path in uploaded if path is not None]))
@@ -259,12 +259,6 @@ def sources_delete(*, sources: Iterable[Source]) -> int:
         Source.objects.filter(pk__in=[s.pk for s in sources]).delete()
     transaction.on_commit(lambda: _remove_folders(folders))
     return len(sources)
-
-
-def _stored_file(document: Document) -> Path | None:
-    root = source_root(document.source).resolve()
-    path = (root / document.uri).resolve()
-    return path if path.is_relative_to(root) else None  # never delete outside the uploads folder
 
 
 def _remove_files(paths: list[Path]) -> None:

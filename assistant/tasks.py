@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from config.celery import app
+from celery import shared_task
 
 
-@app.task
+@shared_task
 def prune_question_log() -> int:
     from assistant.services.conversations import question_log_prune
 
     return question_log_prune()
 
 
-@app.task
+@shared_task
 def close_abandoned_answers() -> int:
     from assistant.services.conversations import answers_abandoned_close
 

@@ -26,7 +26,7 @@ from assistant.services.conversations import (
     question_submit,
 )
 from assistant.services.generation import GenerationError
-from config.streaming import streaming_response
+from core.streaming import streaming_response
 
 
 @login_required

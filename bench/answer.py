@@ -54,7 +54,7 @@ def sampled(path: Path, count: int) -> list[Question]:
 
 def asker(source):  # type: ignore[no-untyped-def]
     from accounts.models import User
-    from knowledge.rls import acting_as_system
+    from core.rls import acting_as_system
     from knowledge.services.grants import grant_create
 
     user, _ = User.objects.get_or_create(username="bench-squad")

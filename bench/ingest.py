@@ -54,8 +54,8 @@ def main() -> None:
     args = parser.parse_args()
     setup_django()
 
+    from core.rls import acting_as_system
     from knowledge.models import Chunk, Source
-    from knowledge.rls import acting_as_system
     from knowledge.services.embeddings import encoder, passages_embed
     from knowledge.services.sources import source_ensure, source_sync, sync_run_ingest_inline
 

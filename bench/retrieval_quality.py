@@ -101,8 +101,8 @@ METRICS: dict[str, tuple[Callable[[list[str], set[str]], float], int]] = {
 def corpus_source(eval_set: EvalSet, model: str):  # type: ignore[no-untyped-def]
     """The folder source holding the corpus embedded by ``model``. Ingestion resumes where an
     earlier run stopped (unchanged, already embedded files are skipped); returns the seconds spent."""
+    from core.rls import acting_as_system
     from knowledge.models import Source
-    from knowledge.rls import acting_as_system
     from knowledge.services.sources import source_ensure, source_sync, sync_run_ingest_inline
 
     folder = ROOT / "var" / "bench" / eval_set.name

@@ -13,16 +13,16 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def _start_embedded_broker() -> None:
+@app.on_after_configure.connect
+def _start_embedded_broker(**_: object) -> None:
+    """Started when the app first reads its configuration (the first task queued, a worker or beat
+    starting), not when this module is imported: importing Django's settings starts nothing."""
     from django.conf import settings
 
     if settings.ENCLAVE_EMBEDDED_BROKER:
         from config import embedded_broker
 
         embedded_broker.ensure_running(Path(settings.DATA_DIR))
-
-
-_start_embedded_broker()
 
 
 @worker_ready.connect

@@ -41,7 +41,7 @@ def queue_length() -> int | None:
 
 
 def _waiting_in(queue: str) -> int:
-    from config.celery import app
+    from celery import current_app as app  # config.celery's app, made current by config/__init__.py
 
     with app.connection_for_read() as connection:
         connection.ensure_connection(max_retries=1)
@@ -54,7 +54,7 @@ def _waiting_in(queue: str) -> int:
 
 def workers_probe() -> Probe:
     """Which Celery workers answer a ping within a second."""
-    from config.celery import app
+    from celery import current_app as app  # config.celery's app, made current by config/__init__.py
 
     try:
         replies = app.control.ping(timeout=PING_SECONDS)

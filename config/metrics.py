@@ -1,37 +1,15 @@
-"""Prometheus metrics: requests, answers and ingestion as they happen, and the queue and documents
-counted at each scrape. Web serves them at /metrics; a worker on ENCLAVE_WORKER_METRICS_PORT.
-
-With several processes behind one address (uvicorn --workers, Celery's prefork pool), set
-PROMETHEUS_MULTIPROC_DIR to an empty writable folder: each process then writes its samples there
-and a scrape adds them up, instead of seeing one random process's numbers.
+"""The Prometheus scrape: every counter the apps record (core/metrics.py), plus the queue and the
+documents counted at each scrape. Web serves it at /metrics; a worker on ENCLAVE_WORKER_METRICS_PORT.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from django.http import HttpRequest, HttpResponseBase
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
+from prometheus_client import CollectorRegistry, multiprocess
 from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
-
-REQUESTS = Counter("enclave_http_requests", "HTTP requests served", ["method", "view", "status"])
-REQUEST_SECONDS = Histogram("enclave_http_request_seconds", "Time to the response headers", ["view"])
-ANSWERS = Counter("enclave_answers", "Answers finished, by how they ended", ["status", "channel"])
-ANSWER_SECONDS = Histogram(
-    "enclave_answer_seconds", "Question to finished answer", buckets=(0.5, 1, 2, 4, 8, 15, 30, 60, 120, 300)
-)
-FIRST_TOKEN_SECONDS = Histogram(
-    "enclave_answer_first_token_seconds",
-    "Question to the answer's first token",
-    buckets=(0.25, 0.5, 1, 2, 4, 8, 15, 30),
-)
-DOCUMENTS_INGESTED = Counter("enclave_documents_ingested", "Documents through ingestion, by outcome", ["outcome"])
-INGEST_BATCH_SECONDS = Histogram(
-    "enclave_ingest_batch_seconds", "One ingestion task (a batch of documents)", buckets=(0.5, 1, 2, 5, 10, 30, 60, 300)
-)
 
 
 class KnowledgeCollector(Collector):
@@ -69,19 +47,3 @@ class _Default(Collector):
 
     def collect(self) -> Iterator[Metric]:
         yield from REGISTRY.collect()
-
-
-class RequestMetricsMiddleware:
-    """Counts requests by route name (not by path, which would make a series per document id)."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        started = time.perf_counter()
-        response = self.get_response(request)
-        match = getattr(request, "resolver_match", None)
-        view = (match.view_name if match else "") or "unmatched"
-        REQUEST_SECONDS.labels(view).observe(time.perf_counter() - started)
-        REQUESTS.labels(request.method or "", view, str(response.status_code)).inc()
-        return response

@@ -34,7 +34,7 @@ ALLOWED_HOSTS = env_list("ENCLAVE_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("ENCLAVE_CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "config.apps.CoreConfig",
+    "core.apps.CoreConfig",
     "accounts",
     "knowledge",
     "assistant",
@@ -52,7 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "config.metrics.RequestMetricsMiddleware",
+    "core.metrics.RequestMetricsMiddleware",
     # Static files (the admin's CSS, the page's scripts) straight from the app, no separate server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -61,7 +61,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # After authentication: it needs request.user to tell PostgreSQL who is asking.
-    "knowledge.rls.RowLevelSecurityMiddleware",
+    "core.rls.RowLevelSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -257,7 +257,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
 
-# --- REST API (/api/v1/; config/api/) -----------------------------------------------------------
+# --- REST API (/api/v1/; core/api/ and each app's api/) -----------------------------------------------------------
 REST_FRAMEWORK = {
     # The token comes first: its WWW-Authenticate header makes a missing credential a 401.
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -268,16 +268,16 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "accounts.api.permissions.TokenScope",
     ],
-    "DEFAULT_THROTTLE_CLASSES": ["config.api.policies.TokenRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.policies.TokenRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON bodies only (uploads are multipart): one way to send data, with one meaning for null and "".
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     # ?format= is a filter of documents and search results here, not a choice of renderer.
     "URL_FORMAT_OVERRIDE": None,
-    "DEFAULT_PAGINATION_CLASS": "config.api.policies.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.policies.Pagination",
     "DEFAULT_FILTER_BACKENDS": ["rest_framework.filters.OrderingFilter"],
-    "EXCEPTION_HANDLER": "config.api.errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "config.api.schema.ApiSchema",
+    "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.ApiSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 # Requests a minute per token (or signed-in session), and questions a minute, in each web process.

@@ -11,20 +11,17 @@ grants and flags admit, plus "*", which only knowledge admins and the system con
 SQL (it keeps the row-level security policy a single indexable overlap); a user may see it when
 the two sets overlap. The row-level security policies in
 migration 0002 implement the same rule in SQL from the user id set for the transaction
-(knowledge/rls.py), as a second wall that does not trust this module.
+(core/rls.py), as a second wall that does not trust this module.
 """
 
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q
 
 from accounts.models import User
+from core.types import AnyUser
 
 ALL_STAFF = "staff"
-
-# What request.user can be; selectors accept any of it and treat non-users as nobody.
-AnyUser = User | AbstractBaseUser | AnonymousUser
 
 
 def user_principal(user_id: int) -> str:

@@ -3,16 +3,15 @@ so that importing this module (to enqueue) loads no parsing or embedding librari
 
 from __future__ import annotations
 
+from celery import shared_task
 from django.db import InterfaceError, OperationalError
-
-from config.celery import app
 
 # Only failures that a later attempt can fix are retried: the database restarting or briefly
 # unreachable. Bad documents are not exceptions here; the service records them on the document.
 TRANSIENT = (OperationalError, InterfaceError)
 
 
-@app.task(
+@shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
     autoretry_for=TRANSIENT,
@@ -22,7 +21,7 @@ TRANSIENT = (OperationalError, InterfaceError)
     max_retries=8,
 )
 def ingest_documents(document_ids: list[int], sync_run_id: int | None = None, force: bool = False) -> list[str]:
-    from config.metrics import INGEST_BATCH_SECONDS
+    from core.metrics import INGEST_BATCH_SECONDS
     from knowledge.services.ingest import documents_ingest
 
     with INGEST_BATCH_SECONDS.time():
@@ -30,7 +29,7 @@ def ingest_documents(document_ids: list[int], sync_run_id: int | None = None, fo
     return [result.outcome.value for result in results]
 
 
-@app.task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=5, retry_jitter=True, max_retries=8)
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=5, retry_jitter=True, max_retries=8)
 def sync_source(source_id: int, trigger: str = "manual") -> int:
     from knowledge.models import SyncRun
     from knowledge.services.sources import source_sync
@@ -38,7 +37,7 @@ def sync_source(source_id: int, trigger: str = "manual") -> int:
     return source_sync(source_id=source_id, trigger=SyncRun.Trigger(trigger)).pk
 
 
-@app.task
+@shared_task
 def sync_due_sources() -> list[int]:
     from knowledge.services.sources import sources_due_sync
 

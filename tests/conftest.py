@@ -9,8 +9,8 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import Group
 
 from accounts.models import Role, User
+from core.rls import acting_as_system
 from knowledge.models import Document, Source
-from knowledge.rls import acting_as_system
 from knowledge.services.grants import grant_create
 from tests.factories import ChunkFactory, DocumentFactory, GroupFactory, SourceFactory, UserFactory
 from tests.knowledge.helpers import folder_source, sync_inline

@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts.models import ApiToken, Role, Scope, User
 from accounts.tokens import token_refusal
-from config.api.strict import StrictTypes
+from core.api.strict import StrictTypes
 
 
 class TokenSerializer(serializers.ModelSerializer[ApiToken]):

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from accounts.api.serializers import IssuedTokenSerializer, MeSerializer, TokenCreateSerializer, TokenSerializer
 from accounts.models import ApiToken, User
 from accounts.tokens import TokenError, access_token_by_id, token_create, token_list, token_revoke
-from config.api.base import ApiView, ApiViewSet
+from core.api.base import ApiView, ApiViewSet
 
 
 class MeView(ApiView):

@@ -5,7 +5,7 @@ from rest_framework import serializers
 from assistant.models import Conversation, Feedback, Message
 from assistant.selectors import ShownCitation, ShownMessage
 from assistant.services.conversations import MAX_QUESTION_CHARS
-from config.api.strict import StrictTypes
+from core.api.strict import StrictTypes
 
 
 class AskSerializer(StrictTypes, serializers.Serializer):

@@ -51,10 +51,10 @@ from assistant.services.conversations import (
 )
 from assistant.services.generation import GenerationError
 from assistant.views import sse_stream
-from config.api.base import ApiView, ApiViewSet
-from config.api.policies import AskRateThrottle, TokenRateThrottle
-from config.streaming import streaming_response
-from knowledge.rls import acting_as
+from core.api.base import ApiView, ApiViewSet
+from core.api.policies import AskRateThrottle, TokenRateThrottle
+from core.rls import acting_as
+from core.streaming import streaming_response
 
 EVENTS_DESCRIPTION = """Server-sent events, in this order:
 `started` {conversation, message}; `passages` {passages: [{number, document, title, source, location, distance}]};

@@ -19,7 +19,7 @@ from accounts.models import User
 from assistant.models import FINISHED_STATUSES, Citation, Conversation, Feedback, Message, QuestionLog
 from assistant.services.answering import Answer, Event, Turn, Verdict, answer_stream, question_language
 from assistant.services.generation import GenerationError
-from config.metrics import ANSWER_SECONDS, ANSWERS, FIRST_TOKEN_SECONDS
+from core.metrics import ANSWER_SECONDS, ANSWERS, FIRST_TOKEN_SECONDS
 
 MAX_QUESTION_CHARS = 4000
 TITLE_CHARS = 80

@@ -15,8 +15,8 @@ from rest_framework.response import Response
 
 from accounts.api.permissions import KnowledgeAdminOnly
 from accounts.models import Scope
-from config.api.base import ApiView, ApiViewSet
-from config.api.errors import Conflict, ErrorSerializer, RequestTooLarge
+from core.api.base import ApiView, ApiViewSet
+from core.api.errors import Conflict, ErrorSerializer, RequestTooLarge
 from knowledge.api.serializers import (
     DocumentSerializer,
     GrantFilterSerializer,

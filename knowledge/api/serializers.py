@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.models import User
-from config.api.strict import StrictTypes
+from core.api.strict import StrictTypes
 from knowledge.models import Document, Grant, Source
 from knowledge.selectors import document_list, sync_progress_of, sync_queued
 from knowledge.selectors.access import DocumentAudience

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 
 from accounts.api.permissions import KnowledgeAdminOnly
 from accounts.models import Scope
-from config.api.base import ApiView, ApiViewSet
+from core.api.base import ApiView, ApiViewSet
 from knowledge.api.serializers import (
     AudienceSerializer,
     DocumentFilterSerializer,

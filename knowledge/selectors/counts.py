@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django.http import Http404
 
+from core.rls import acting_as_system
 from knowledge.models import Chunk, Document, Grant, Source
 from knowledge.permissions import AnyUser, sees_everything
-from knowledge.rls import acting_as_system
 
 
 def _admin_only(user: AnyUser) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from django.http import Http404
 
+from core.rls import acting_as
 from knowledge.models import Chunk, Document, Source
 from knowledge.permissions import AnyUser, sees_everything, visible_filter
 from knowledge.querysets import DocumentQuerySet
-from knowledge.rls import acting_as
 from knowledge.services.reading import source_file_path
 
 

@@ -24,9 +24,9 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
+from core.rls import acting_as
 from knowledge.models import Chunk
 from knowledge.permissions import AnyUser, principals_of, sees_everything
-from knowledge.rls import acting_as
 from knowledge.services.embeddings import current_model, query_embed
 from knowledge.text import keyword_query
 from knowledge.vector_index import vector_expression

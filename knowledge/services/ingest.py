@@ -20,9 +20,9 @@ from django.contrib.postgres.search import SearchVector
 from django.db.models import F, Value
 from django.utils import timezone
 
-from config.metrics import DOCUMENTS_INGESTED
+from core.metrics import DOCUMENTS_INGESTED
+from core.rls import acting_as_system
 from knowledge.models import Chunk, Document, Source, SyncRun
-from knowledge.rls import acting_as_system
 from knowledge.services.chunking import ChunkDraft, document_chunk
 from knowledge.services.embeddings import embedding_model_name, passages_embed, tokens_count
 from knowledge.services.parsing import BadDocument, ParsedDocument, document_parse

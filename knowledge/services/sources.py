@@ -14,10 +14,11 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import User
+from core.rls import acting_as_system
 from knowledge.models import Document, Source, SyncRun
-from knowledge.rls import acting_as_system
 from knowledge.services.grants import all_staff_change_record, all_staff_visibility_set
 from knowledge.services.parsing import BadDocument
+from knowledge.services.queue import INGEST_DOCUMENTS, SYNC_SOURCE, task_enqueue
 from knowledge.services.reading import SourceUnavailable, source_file_path, source_item_uris, source_root
 
 if TYPE_CHECKING:
@@ -136,19 +137,15 @@ def _title_from_uri(uri: str) -> str:
 
 def _enqueue_ingestion(document_ids: list[int], sync_run_id: int | None, force: bool = False) -> None:
     """Queue the documents in small batches: a batch shares its embedding calls (see documents_ingest)."""
-    from knowledge.tasks import ingest_documents
-
     size = settings.ENCLAVE_INGEST_BATCH_DOCUMENTS
     for start in range(0, len(document_ids), size):
-        ingest_documents.delay(document_ids[start : start + size], sync_run_id, force)
+        task_enqueue(INGEST_DOCUMENTS, document_ids[start : start + size], sync_run_id, force)
 
 
 def source_sync_later(*, source_id: int) -> None:
     """Queue a sync of the source (after the current transaction commits)."""
-    from knowledge.tasks import sync_source
-
     Source.objects.filter(pk=source_id).update(sync_queued_at=timezone.now())
-    transaction.on_commit(lambda: sync_source.delay(source_id, SyncRun.Trigger.MANUAL.value))
+    transaction.on_commit(lambda: task_enqueue(SYNC_SOURCE, source_id, SyncRun.Trigger.MANUAL.value))
 
 
 @transaction.atomic

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from accounts.models import User
-from knowledge.rls import acting_as
+from core.rls import acting_as
 from knowledge.selectors import source_list
 from tests.conftest import Corpus, People
 

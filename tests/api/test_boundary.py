@@ -23,8 +23,8 @@ from accounts.models import ApiToken, User
 from accounts.tokens import token_create
 from assistant.models import Citation, Message
 from assistant.services.conversations import conversation_create, question_submit
+from core.rls import acting_as_system
 from knowledge.models import Document, Grant
-from knowledge.rls import acting_as_system
 from knowledge.services.reading import source_root
 from tests.api.conftest import bearer, token_for
 from tests.conftest import Corpus, People

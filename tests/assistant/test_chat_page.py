@@ -11,8 +11,8 @@ from django.test import Client
 from accounts.models import User
 from assistant.models import Citation, Conversation, Message
 from assistant.services.conversations import conversation_create, question_submit
+from core.rls import acting_as_system
 from knowledge.models import Chunk, Document, Grant, Source
-from knowledge.rls import acting_as_system
 from knowledge.services.grants import grant_revoke
 from tests.conftest import Corpus, People
 from tests.factories import ChunkFactory

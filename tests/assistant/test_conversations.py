@@ -17,8 +17,8 @@ from assistant.selectors import WITHHELD, message_list
 from assistant.services import conversations
 from assistant.services.answering import REFUSAL
 from assistant.services.conversations import question_log_prune
+from core.rls import acting_as_system
 from knowledge.models import Grant, Source
-from knowledge.rls import acting_as_system
 from knowledge.services.grants import grant_revoke
 from tests.conftest import Corpus, People
 

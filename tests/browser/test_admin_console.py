@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from core.rls import acting_as_system
 from knowledge.models import Document
-from knowledge.rls import acting_as_system
 from tests.browser.conftest import screenshot
 from tests.conftest import People
 from tests.knowledge.helpers import LEAVE_POLICY

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from fpdf import FPDF
 
+from core.rls import acting_as, acting_as_system
 from knowledge.models import Chunk, Document, Source, SyncRun
-from knowledge.rls import acting_as, acting_as_system
 from knowledge.selectors import SyncProgress, sync_run_progress
 from knowledge.services.ingest import IngestResult
 from knowledge.services.sources import source_ensure, source_sync, sync_run_ingest_inline

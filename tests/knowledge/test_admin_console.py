@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.test import Client, TestCase
 
 from accounts.models import User
+from core.rls import acting_as_system
 from knowledge.models import Document, Grant, PermissionChange, Source, SyncRun
-from knowledge.rls import acting_as_system
 from knowledge.services.ingest import Outcome, document_ingest
 from knowledge.services.sources import document_upload, source_ensure, source_sync
 from tests.conftest import Corpus, People

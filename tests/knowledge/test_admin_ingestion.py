@@ -8,8 +8,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from core.rls import acting_as_system
 from knowledge.models import Document, Source
-from knowledge.rls import acting_as_system
 from knowledge.services.sources import source_ensure
 from tests.conftest import People
 from tests.knowledge.helpers import LEAVE_POLICY, folder_source, sync_inline

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from core.rls import acting_as, acting_as_system
 from knowledge.models import Chunk, Document
-from knowledge.rls import acting_as, acting_as_system
 from knowledge.selectors import document_list
 from knowledge.services.grants import grant_create
 from knowledge.services.ingest import Outcome

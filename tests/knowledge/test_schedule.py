@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core.rls import acting_as_system
 from knowledge.models import Source, SyncRun
-from knowledge.rls import acting_as_system
 from knowledge.services.sources import sources_due_sync
 from tests.factories import SourceFactory
 

@@ -9,8 +9,8 @@ from django.http import Http404
 from django.test import Client
 
 from accounts.models import User
+from core.rls import acting_as_system
 from knowledge.models import Document, Grant, Source
-from knowledge.rls import acting_as_system
 from knowledge.selectors.access import document_access_reasons
 from knowledge.selectors.search import SearchFilters, chunk_search
 from knowledge.services.grants import grant_create, grant_revoke

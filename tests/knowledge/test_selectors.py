@@ -6,8 +6,8 @@ import pytest
 from django.http import Http404
 
 from accounts.models import User
+from core.rls import acting_as, acting_as_system
 from knowledge.models import Grant
-from knowledge.rls import acting_as, acting_as_system
 from knowledge.selectors import access_document_by_id, chunk_list, document_list, source_list
 from knowledge.services.grants import grant_create, grant_revoke
 from tests.conftest import Corpus, People

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from core.rls import acting_as_system
 from knowledge.models import Document, Source
-from knowledge.rls import acting_as_system
 from knowledge.services.ingest import Outcome
 from knowledge.services.sources import source_ensure
 from tests.knowledge.helpers import chunks_of, documents_by_uri, sync_inline

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from core.rls import acting_as_system
 from knowledge.models import Document, SyncRun
-from knowledge.rls import acting_as_system
 from knowledge.services.ingest import Outcome, document_ingest
 from knowledge.services.sources import source_sync
 from tests.knowledge.helpers import LEAVE_POLICY, chunks_of, documents_by_uri, folder_source, progress

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
 
+from core.rls import acting_as, acting_as_system
 from knowledge.models import Chunk, Document
-from knowledge.rls import acting_as, acting_as_system
 from tests.conftest import Corpus, People
 
 pytestmark = pytest.mark.django_db

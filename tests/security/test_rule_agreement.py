@@ -11,9 +11,9 @@ import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 
+from core.rls import acting_as, acting_as_system
 from knowledge.models import Document
 from knowledge.permissions import visible_filter
-from knowledge.rls import acting_as, acting_as_system
 from tests.security.worlds import World, allowed, build, worlds
 
 

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.db.models import Value
 from hypothesis import HealthCheck, given, settings
 
+from core.rls import acting_as_system
 from knowledge.models import Chunk, Document
-from knowledge.rls import acting_as_system
 from knowledge.selectors import search as search_module
 from knowledge.selectors.search import chunk_search
 from knowledge.services.embeddings import current_model

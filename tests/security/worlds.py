@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from accounts.models import Role, User
+from core.rls import acting_as_system
 from knowledge.models import Document
-from knowledge.rls import acting_as_system
 from knowledge.services.grants import grant_create
 from tests.factories import DocumentFactory, GroupFactory, SourceFactory, UserFactory
 

@@ -17,8 +17,8 @@ from django.core.management.base import BaseCommand
 
 from accounts.models import Role, User
 from accounts.services import user_setup
+from core.rls import acting_as_system
 from knowledge.models import Source, SyncRun
-from knowledge.rls import acting_as_system
 from knowledge.services.grants import grant_create
 from knowledge.services.sources import source_ensure, source_sync, sync_run_ingest_inline
 

@@ -11,8 +11,8 @@ from typing import Any
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.rls import acting_as_system
 from knowledge.models import Document, Source, SyncRun
-from knowledge.rls import acting_as_system
 from knowledge.services.grants import grant_create
 from knowledge.services.ingest import IngestResult, Outcome
 from knowledge.services.sources import source_ensure, source_sync, sync_run_ingest_inline

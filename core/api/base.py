@@ -16,12 +16,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
-from config.api.errors import RequestTooLarge
-from knowledge.rls import acting_as
+from core.api.errors import RequestTooLarge
+from core.rls import acting_as
 
 
 class CallerViewMixin:
-    """Runs the handler in a transaction that tells PostgreSQL who the caller is (knowledge/rls.py).
+    """Runs the handler in a transaction that tells PostgreSQL who the caller is (core/rls.py).
 
     The row-level security middleware leaves /api/ alone because a token is only read here, by
     DRF, once the view runs; so the block opens when authentication has succeeded (``initial``) and

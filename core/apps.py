@@ -3,13 +3,14 @@ from django.db.models.signals import post_migrate
 
 
 class CoreConfig(AppConfig):
-    """Project plumbing that is no feature of its own: database roles, health, `migrate`."""
+    """The floor every app stands on (API base classes, errors, streaming, metrics, the database
+    identity for row-level security), and the runtime database role's privileges after `migrate`."""
 
-    name = "config"
+    name = "core"
     label = "core"
     verbose_name = "Enclave core"
 
     def ready(self) -> None:
-        from config.db_roles import grant_runtime_role
+        from core.db_roles import grant_runtime_role
 
         post_migrate.connect(grant_runtime_role, sender=self, dispatch_uid="enclave-grant-runtime-role")

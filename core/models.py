@@ -1,2 +1,2 @@
 # No models. The module exists because Django sends post_migrate only to apps that have one,
-# and config.apps needs that signal to grant the runtime role its privileges.
+# and core.apps needs that signal to grant the runtime role its privileges.

@@ -5,7 +5,7 @@ from Google)."""
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from config.api.errors import api_not_found
+from core.api.errors import api_not_found
 
 urlpatterns = [
     path("v1/", include("accounts.api.urls")),

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, contextmanager
 from django.db import connection, transaction
 from django.http import HttpRequest, HttpResponseBase
 
-from knowledge.permissions import AnyUser
+from core.types import AnyUser
 
 USER_SETTING = "enclave.user_id"
 SYSTEM_SETTING = "enclave.system"
@@ -92,7 +92,7 @@ class RowLevelSecurityMiddleware:
         if request.path_info.startswith(API_PATH):
             # A REST API call names its user by a token that DRF reads inside the view, after this
             # middleware; its views open the block themselves once they know the caller
-            # (config/api/base.py). Until then nothing is set, so nothing can be read.
+            # (core/api/base.py). Until then nothing is set, so nothing can be read.
             return self.get_response(request)
         with acting_as(getattr(request, "user", None)):
             return self.get_response(request)

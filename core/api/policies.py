@@ -11,8 +11,6 @@ from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-from accounts.models import ApiToken
-
 
 class Pagination(PageNumberPagination):
     page_size = 20
@@ -46,8 +44,9 @@ class TokenRateThrottle(SimpleRateThrottle):
         return f"{getattr(settings, self.setting)}/min"
 
     def get_cache_key(self, request: Request, view: Any) -> str:
-        if isinstance(request.auth, ApiToken):
-            caller = f"token:{request.auth.pk}"
+        token_id = getattr(request.auth, "pk", None)  # an API token (session sign-ins carry none)
+        if token_id is not None:
+            caller = f"token:{token_id}"
         elif request.user and request.user.is_authenticated:
             caller = f"user:{request.user.pk}"
         else:

@@ -8,7 +8,7 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 
-from config.api.errors import ErrorSerializer
+from core.api.errors import ErrorSerializer
 
 ERRORS = {
     "400": "Invalid input: `fields` says which and why",

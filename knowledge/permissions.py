@@ -225,8 +225,8 @@ class Restriction:
     def sql(self, alias: str) -> tuple[str, dict[str, Any]] | None:
         """The same filter as a WHERE clause over ``alias`` (a table with a ``principals`` column), or
         None when nothing is filtered. A GIN-indexed array overlap: this is what search embeds in its
-        ranking SQL. A denied-principals set (issue 19) would be added here, and only here, as
-        ``AND NOT {alias}.denied && %(principals)s::text[]``."""
+        ranking SQL. A denied-principals set (issue 19) would be checked here and in ``q``, the one
+        Python place for it: ``AND NOT {alias}.denied && %(principals)s::text[]``."""
         if not alias.isidentifier():
             raise ValueError(f"not a table alias: {alias!r}")
         if self.everything:

@@ -6,25 +6,23 @@ from typing import Any
 
 from django.http import HttpRequest
 
-
-def is_knowledge_admin(request: HttpRequest) -> bool:
-    return bool(getattr(request.user, "is_knowledge_admin", False))
+from accounts.models import is_knowledge_admin
 
 
 class KnowledgeAdminOnly:
     """Mix into a ModelAdmin or an inline: the role decides, not per-model permission rows."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return is_knowledge_admin(request)
+        return is_knowledge_admin(request.user)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_knowledge_admin(request)
+        return is_knowledge_admin(request.user)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return is_knowledge_admin(request)
+        return is_knowledge_admin(request.user)
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_knowledge_admin(request)
+        return is_knowledge_admin(request.user)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return is_knowledge_admin(request)
+        return is_knowledge_admin(request.user)

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models import Q
 
 
 class Role(models.TextChoices):
@@ -21,9 +22,17 @@ class User(AbstractUser):
 
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.STAFF)
 
+    # Who administers knowledge (and so may see every document) is decided here and nowhere else in
+    # Python: the property for one user, the filter for many. Its SQL twin is
+    # enclave_sees_everything() (knowledge migration 0002), used by row-level security.
     @property
     def is_knowledge_admin(self) -> bool:
         return self.is_active and (self.is_superuser or self.role == Role.KNOWLEDGE_ADMIN)
+
+    @staticmethod
+    def knowledge_admins() -> Q:
+        """``is_knowledge_admin`` as a filter over users."""
+        return Q(is_active=True) & (Q(is_superuser=True) | Q(role=Role.KNOWLEDGE_ADMIN))
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.is_staff = self.is_superuser or self.role == Role.KNOWLEDGE_ADMIN
@@ -31,6 +40,11 @@ class User(AbstractUser):
         if update_fields is not None and "role" in update_fields:
             kwargs["update_fields"] = {*update_fields, "is_staff"}
         super().save(*args, **kwargs)
+
+
+def is_knowledge_admin(user: object) -> bool:
+    """``User.is_knowledge_admin`` for whatever ``request.user`` holds: anonymous visitors are not."""
+    return isinstance(user, User) and user.is_knowledge_admin
 
 
 class Scope(models.TextChoices):

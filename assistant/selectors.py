@@ -16,7 +16,7 @@ from django.http import Http404
 from accounts.models import User
 from assistant.models import SETTLED_STATUSES, Conversation, Feedback, Message, QuestionLog
 from knowledge.models import Chunk
-from knowledge.permissions import AnyUser, sees_everything
+from knowledge.permissions import AnyUser, visibility
 from knowledge.selectors import chunks_by_id
 
 WITHHELD = {
@@ -126,6 +126,4 @@ def _shown(message: Message, visible: dict[int, Chunk]) -> ShownMessage:
 
 def question_log_list(*, fetched_by: AnyUser) -> QuerySet[QuestionLog]:
     """The audit trail, for knowledge admins only (everyone else gets an empty list)."""
-    if not sees_everything(fetched_by):
-        return QuestionLog.objects.none()
-    return QuestionLog.objects.all()
+    return visibility.admin_only(QuestionLog.objects.all(), fetched_by)

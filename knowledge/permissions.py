@@ -1,55 +1,354 @@
-"""The visibility rule, written once.
+"""The visibility rule, written once: one policy object answers every question about who may see what.
 
 A user may see a document when the user is an active knowledge admin (or superuser), or the
 document or its source is granted to the user or to a group the user belongs to, or the document
 or its source is visible to all staff.
 
-Both sides of the rule are expressed as *principals*, short strings that name who is asking:
-``"staff"`` for every active user, ``"u:<id>"`` for the user, ``"g:<id>"`` for each group. A
-document's principals (kept by database triggers, migrations 0002 and 0005) are the ones its
-grants and flags admit, plus "*", which only knowledge admins and the system context hold in
-SQL (it keeps the row-level security policy a single indexable overlap); a user may see it when
-the two sets overlap. The row-level security policies in
-migration 0002 implement the same rule in SQL from the user id set for the transaction
-(core/rls.py), as a second wall that does not trust this module.
+Both sides of the rule are spelled in *principals*, short strings naming who is asking: ``"staff"``
+for every active user, ``"u:<id>"`` for the user, ``"g:<id>"`` for each of their groups, and ``"*"``
+for knowledge admins. A document admits the principals its grants and flags name, plus ``"*"``;
+a user may see it when the two sets overlap. Each kind of principal is declared once below (a
+``PrincipalKind``: the user side, the document side, who holds it, and how it reads in words), and
+``VisibilityPolicy`` derives every answer from those declarations:
+
+- many documents: ``restrict`` / ``visible_filter`` for the ORM, ``Restriction.sql`` for the
+  ranking SQL of search (the same GIN-indexed overlap);
+- one document: ``admits``, ``reasons`` (in words), ``audience`` (every user who may see it, and why);
+- the admin console and API: ``is_admin``, ``require_admin``, ``admin_only``.
+
+The SQL side says the same in the database and is the second wall, which does not trust this
+module: the triggers of migration 0002 keep a ``principals`` column on documents and chunks from
+``enclave_document_principals()``, and the row-level security read policy (migration 0005) is
+``principals && enclave_user_principals()``. Adding a kind of principal: see knowledge/README.md.
 """
 
 from __future__ import annotations
 
-from django.db.models import Q
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+from operator import or_
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from accounts.models import User
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import User, is_knowledge_admin
 from core.types import AnyUser
 
+if TYPE_CHECKING:
+    # Annotations only: knowledge.models imports this module (through querysets.py), so at run time
+    # grants are reached through the document's relations instead.
+    from knowledge.models import Document, Grant
+
 ALL_STAFF = "staff"
+EVERYTHING = "*"
+
+_QS = TypeVar("_QS", bound=QuerySet[Any])
 
 
-def user_principal(user_id: int) -> str:
-    return f"u:{user_id}"
+@dataclass(frozen=True)
+class Admission:
+    """One thing that lets a principal see a document (a flag, a grant, or the admin wildcard),
+    with how it reads. Deny entries (issue 19) would be admissions that forbid instead."""
+
+    principal: str
+    kind: PrincipalKind = field(repr=False)
+    rank: tuple[int, int]  # the order reasons are told in: admins, flags, then grants oldest first
+    reason: str  # about the document, for one user: "granted the source 'hr' through the group 'hr'"
+    label: str  # the same in the list of who can see the document ("knowledge admin")
+    short: str  # the same next to the source or document it is on ("through the group 'hr'")
 
 
-def group_principal(group_id: int) -> str:
-    return f"g:{group_id}"
+class PrincipalKind(ABC):
+    """One kind of principal, declared in one place.
+
+    ``held_by`` is the user side (what ``enclave_user_principals()`` returns in SQL), ``admissions``
+    the document side (what ``enclave_document_principals()`` puts in the ``principals`` column), and
+    ``holders`` the way back from principals to users, for "who can see this document".
+    """
+
+    @abstractmethod
+    def held_by(self, user: User) -> list[str]:
+        """The principals of this kind that an active user holds."""
+
+    @abstractmethod
+    def admissions(self, document: Document, grants: Sequence[Grant]) -> list[Admission]:
+        """What on ``document`` admits principals of this kind (``grants``: those on it or its source)."""
+
+    @abstractmethod
+    def holders(self, principals: Sequence[str]) -> Q:
+        """A filter over users holding any of ``principals`` (all of this kind), active or not."""
 
 
-def sees_everything(user: AnyUser) -> bool:
-    """Knowledge admins manage every document, so they may see every document."""
-    return bool(getattr(user, "is_knowledge_admin", False))
+class AdminWildcard(PrincipalKind):
+    """``"*"``: every document admits it and only knowledge admins hold it. It is what keeps the row-level
+    security read policy a single indexable overlap (migration 0005)."""
+
+    def held_by(self, user: User) -> list[str]:
+        return [EVERYTHING] if user.is_knowledge_admin else []
+
+    def admissions(self, document: Document, grants: Sequence[Grant]) -> list[Admission]:
+        reason = "is a knowledge admin, who may see every document"
+        return [Admission(EVERYTHING, self, (0, 0), reason, label="knowledge admin", short=reason)]
+
+    def holders(self, principals: Sequence[str]) -> Q:
+        return User.knowledge_admins()
 
 
-def principals_of(user: AnyUser) -> list[str]:
-    """The principals a user acts as; empty for anonymous and deactivated users."""
-    if not isinstance(user, User) or not user.is_active:
-        return []
-    group_ids = user.groups.values_list("id", flat=True)
-    return [ALL_STAFF, user_principal(user.pk), *(group_principal(gid) for gid in group_ids)]
+class AllStaff(PrincipalKind):
+    """``"staff"``: every active user holds it; a document admits it when the document or its source is
+    visible to all staff."""
+
+    short = "visible to all staff"
+
+    def held_by(self, user: User) -> list[str]:
+        return [ALL_STAFF]
+
+    def admissions(self, document: Document, grants: Sequence[Grant]) -> list[Admission]:
+        flags = [
+            (document.visible_to_all_staff, "the document is visible to all staff"),
+            (document.source.visible_to_all_staff, f"the source {document.source.name!r} is visible to all staff"),
+        ]
+        return [
+            Admission(ALL_STAFF, self, (1, position), reason, label=reason, short=self.short)
+            for position, (flagged, reason) in enumerate(flags)
+            if flagged
+        ]
+
+    def holders(self, principals: Sequence[str]) -> Q:
+        return Q(pk__isnull=False)  # everyone (an empty Q would vanish when OR-ed with the others)
 
 
-def visible_filter(user: AnyUser) -> Q:
-    """A filter for any model with a ``principals`` column (documents, chunks)."""
-    if sees_everything(user):
-        return Q()
-    principals = principals_of(user)
-    if not principals:
-        return Q(pk__in=[])
-    return Q(principals__overlap=principals)
+class GrantKind(PrincipalKind):
+    """A principal named by a grant row: ``<prefix><id>`` from the grant's ``column``."""
+
+    prefix: str
+    column: str  # "user" or "group": the grant's foreign key that names the principal
+
+    @abstractmethod
+    def how(self, grant: Grant) -> str:
+        """How the grant reaches its principal: "directly", "through the group 'hr'"."""
+
+    @abstractmethod
+    def short(self, grant: Grant) -> str:
+        """The grant's words next to the source or document it is on."""
+
+    def principal(self, pk: int) -> str:
+        return f"{self.prefix}{pk}"
+
+    def ids(self, principals: Sequence[str]) -> list[int]:
+        return [int(p.removeprefix(self.prefix)) for p in principals if p.startswith(self.prefix)]
+
+    def owns(self, grant: Grant) -> bool:
+        return getattr(grant, f"{self.column}_id") is not None
+
+    def admit(self, grant: Grant) -> Admission:
+        on = f"the source {grant.source.name!r}" if grant.source else "this document"
+        reason = f"granted {on} {self.how(grant)}"
+        principal = self.principal(getattr(grant, f"{self.column}_id"))
+        return Admission(principal, self, (2, grant.pk), reason, label=reason, short=self.short(grant))
+
+    def admissions(self, document: Document, grants: Sequence[Grant]) -> list[Admission]:
+        return [self.admit(grant) for grant in grants if self.owns(grant)]
+
+    def grants_to(self, principals: Sequence[str]) -> Q:
+        """A filter over grants naming any of ``principals``."""
+        return Q(**{f"{self.column}_id__in": self.ids(principals)})
+
+
+class UserGrants(GrantKind):
+    """``"u:<id>"``: the user themself, admitted by a grant to that user."""
+
+    prefix = "u:"
+    column = "user"
+
+    def held_by(self, user: User) -> list[str]:
+        return [self.principal(user.pk)]
+
+    def holders(self, principals: Sequence[str]) -> Q:
+        return Q(pk__in=self.ids(principals))
+
+    def how(self, grant: Grant) -> str:
+        return "directly"
+
+    def short(self, grant: Grant) -> str:
+        return "granted directly"
+
+
+class GroupGrants(GrantKind):
+    """``"g:<id>"``: each group the user belongs to, admitted by a grant to that group. Directory groups
+    (issue 18) are ordinary groups, so they are this kind too."""
+
+    prefix = "g:"
+    column = "group"
+
+    def held_by(self, user: User) -> list[str]:
+        # .all(), not values_list: it reads groups prefetched for a page of users (the audience).
+        return [self.principal(group.pk) for group in user.groups.all()]
+
+    def holders(self, principals: Sequence[str]) -> Q:
+        members = User.groups.through.objects.filter(group_id__in=self.ids(principals))
+        return Q(pk__in=members.values("user_id"))
+
+    def how(self, grant: Grant) -> str:
+        return f"through the group {grant.group.name!r}"  # type: ignore[union-attr]
+
+    def short(self, grant: Grant) -> str:
+        return self.how(grant)
+
+
+@dataclass(frozen=True)
+class Restriction:
+    """What one user may see, worked out once per request: the rule's user side, as SQL sees it
+    (``enclave_user_principals()``: just ``"*"`` for admins), ready to filter rows with."""
+
+    everything: bool
+    principals: list[str]
+
+    @property
+    def nothing(self) -> bool:
+        return not self.principals
+
+    def q(self) -> Q:
+        """A filter for any model with a ``principals`` column (documents, chunks)."""
+        if self.everything:
+            return Q()
+        if self.nothing:
+            return Q(pk__in=[])  # Django answers this without a query
+        return Q(principals__overlap=self.principals)
+
+    def sql(self, alias: str) -> tuple[str, dict[str, Any]] | None:
+        """The same filter as a WHERE clause over ``alias`` (a table with a ``principals`` column), or
+        None when nothing is filtered. A GIN-indexed array overlap: this is what search embeds in its
+        ranking SQL. A denied-principals set (issue 19) would be checked here and in ``q``, the one
+        Python place for it: ``AND NOT {alias}.denied && %(principals)s::text[]``."""
+        if not alias.isidentifier():
+            raise ValueError(f"not a table alias: {alias!r}")
+        if self.everything:
+            return None
+        return f"{alias}.principals && %(principals)s::text[]", {"principals": self.principals}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who may see one document now. ``users`` is not evaluated yet: count it, or take a page of it
+    with ``prefetch_related("groups")`` for ``reasons_of``."""
+
+    admissions: list[Admission]
+    users: QuerySet[User]
+    policy: VisibilityPolicy = field(repr=False)
+
+    @property
+    def all_staff_reason(self) -> str:
+        """Why every active user may see it ("" if not): the first such reason, which the pages headline."""
+        return next((a.reason for a in self.admissions if a.principal == ALL_STAFF), "")
+
+    def reasons_of(self, user: User) -> list[str]:
+        """Why ``user`` may see the document: the all-staff reason once and first, then the rest."""
+        held = set(self.policy.principals_of(user))
+        rest = [a.label for a in self.admissions if a.principal in held and a.principal != ALL_STAFF]
+        everyone = self.all_staff_reason
+        return [everyone, *rest] if everyone else rest
+
+
+class VisibilityPolicy:
+    """Every access question about documents, answered from the kinds of principal it is given
+    (Wagtail's permission policies and NetBox's ``RestrictedQuerySet.restrict`` are the models)."""
+
+    def __init__(self, kinds: Sequence[PrincipalKind]) -> None:
+        self.kinds = tuple(kinds)
+        self.grant_kinds = tuple(kind for kind in self.kinds if isinstance(kind, GrantKind))
+
+    # --- Who is asking -----------------------------------------------------------------------------
+
+    def is_admin(self, user: AnyUser) -> bool:
+        """Knowledge admins manage every document, so they may see every document."""
+        return is_knowledge_admin(user)
+
+    def require_admin(self, user: AnyUser, message: str = "Not found.") -> None:
+        """Raise not-found for anyone but a knowledge admin: to them an admin page does not exist."""
+        if not self.is_admin(user):
+            raise Http404(message)
+
+    def admin_only(self, queryset: _QS, user: AnyUser) -> _QS:
+        """``queryset`` for knowledge admins, nothing for anyone else."""
+        return queryset if self.is_admin(user) else queryset.none()
+
+    def principals_of(self, user: AnyUser) -> list[str]:
+        """Every principal a user holds; empty for anonymous and deactivated users. Admins hold "*" as
+        well as their own, so that the reasons name everything that admits them."""
+        if not isinstance(user, User) or not user.is_active:
+            return []
+        return [principal for kind in self.kinds for principal in kind.held_by(user)]
+
+    def restriction(self, user: AnyUser) -> Restriction:
+        if self.is_admin(user):
+            return Restriction(everything=True, principals=[EVERYTHING])
+        return Restriction(everything=False, principals=self.principals_of(user))
+
+    # --- Many documents ----------------------------------------------------------------------------
+
+    def visible_filter(self, user: AnyUser) -> Q:
+        """A filter for any model with a ``principals`` column (documents, chunks)."""
+        return self.restriction(user).q()
+
+    def restrict(self, queryset: _QS, user: AnyUser) -> _QS:
+        """The rows of ``queryset`` (documents or chunks) that ``user`` may see."""
+        return queryset.filter(self.visible_filter(user))
+
+    # --- One document ------------------------------------------------------------------------------
+
+    def admissions(self, document: Document) -> list[Admission]:
+        """Everything that admits someone to ``document``, in the order reasons are told."""
+        grants = [*document.grants.select_related("group"), *document.source.grants.select_related("group")]
+        grants.sort(key=lambda grant: grant.pk)
+        found = [admission for kind in self.kinds for admission in kind.admissions(document, grants)]
+        return sorted(found, key=lambda admission: admission.rank)
+
+    def document_principals(self, document: Document) -> list[str]:
+        """What ``enclave_document_principals()`` stores in the document's ``principals`` column."""
+        return sorted({admission.principal for admission in self.admissions(document)})
+
+    def admits(self, user: AnyUser, document: Document) -> bool:
+        return bool(self.reasons(user, document))
+
+    def reasons(self, user: AnyUser, document: Document) -> list[str]:
+        """Every reason ``user`` may see ``document``; an empty list means they may not."""
+        held = set(self.principals_of(user))
+        if not held:
+            return []
+        return [admission.reason for admission in self.admissions(document) if admission.principal in held]
+
+    def audience(self, document: Document) -> Audience:
+        """Every active user who may see ``document``, in a few queries whatever the number of users."""
+        admissions = self.admissions(document)
+        by_kind: dict[PrincipalKind, list[str]] = {}
+        for admission in admissions:
+            by_kind.setdefault(admission.kind, []).append(admission.principal)
+        holders = reduce(or_, (kind.holders(principals) for kind, principals in by_kind.items()), Q(pk__in=[]))
+        return Audience(admissions, User.objects.filter(is_active=True).filter(holders), self)
+
+    # --- One user: what they may see ---------------------------------------------------------------
+
+    def grants_held_by(self, user: AnyUser) -> Q:
+        """A filter over grants that admit ``user`` (nothing for anonymous and deactivated users)."""
+        principals = self.principals_of(user)
+        return reduce(or_, (kind.grants_to(principals) for kind in self.grant_kinds), Q(pk__in=[]))
+
+    def admission_of(self, grant: Grant) -> Admission:
+        """What ``grant`` admits, and how it reads."""
+        return next(kind.admit(grant) for kind in self.grant_kinds if kind.owns(grant))
+
+
+ADMIN_WILDCARD = AdminWildcard()
+ALL_STAFF_FLAGS = AllStaff()
+USER_GRANTS = UserGrants()
+GROUP_GRANTS = GroupGrants()
+
+visibility = VisibilityPolicy([ADMIN_WILDCARD, ALL_STAFF_FLAGS, USER_GRANTS, GROUP_GRANTS])
+
+# Two answers under the names benches and tests have long used.
+principals_of = visibility.principals_of
+visible_filter = visibility.visible_filter

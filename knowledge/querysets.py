@@ -4,13 +4,13 @@ from typing import Self
 
 from django.db import models
 
-from knowledge.permissions import AnyUser, visible_filter
+from knowledge.permissions import AnyUser, visibility
 
 
 class VisibleQuerySet(models.QuerySet):
     def visible_to(self, user: AnyUser) -> Self:
         """Rows this user may see; composes with ORDER BY embedding <=> q (the filter is a WHERE)."""
-        return self.filter(visible_filter(user))
+        return visibility.restrict(self, user)
 
 
 class DocumentQuerySet(VisibleQuerySet):

@@ -8,7 +8,7 @@ from typing import Any
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from accounts.models import ApiToken, Scope
+from accounts.models import ApiToken, Scope, is_knowledge_admin
 
 
 class TokenScope(BasePermission):
@@ -28,7 +28,7 @@ class KnowledgeAdminOnly(BasePermission):
     message = "Only knowledge admins may use this endpoint."
 
     def has_permission(self, request: Request, view: Any) -> bool:
-        return bool(getattr(request.user, "is_knowledge_admin", False))
+        return is_knowledge_admin(request.user)
 
 
 ADMIN_SCOPE = Scope.ADMIN.value

@@ -6,20 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Count
-from django.http import Http404
 
 from core.rls import acting_as_system
 from knowledge.models import Chunk, Document, Grant, Source
-from knowledge.permissions import AnyUser, sees_everything
-
-
-def _admin_only(user: AnyUser) -> None:
-    if not sees_everything(user):
-        raise Http404("Not found.")
+from knowledge.permissions import AnyUser, visibility
 
 
 def source_deletion_counts(*, fetched_by: AnyUser, source_ids: list[int]) -> dict[str, int]:
-    _admin_only(fetched_by)
+    visibility.require_admin(fetched_by)
     grants = Grant.objects.filter(source__in=source_ids).count()
     return {
         "documents": Document.objects.filter(source__in=source_ids).count(),
@@ -29,7 +23,7 @@ def source_deletion_counts(*, fetched_by: AnyUser, source_ids: list[int]) -> dic
 
 
 def document_deletion_counts(*, fetched_by: AnyUser, document_ids: list[int]) -> dict[str, int]:
-    _admin_only(fetched_by)
+    visibility.require_admin(fetched_by)
     return {
         "chunks": Chunk.objects.filter(document__in=document_ids).count(),
         "grants": Grant.objects.filter(document__in=document_ids).count(),
@@ -45,7 +39,7 @@ class KnowledgeCounts:
 
 
 def knowledge_counts(*, fetched_by: AnyUser) -> KnowledgeCounts:
-    _admin_only(fetched_by)
+    visibility.require_admin(fetched_by)
     by_status = documents_by_status()
     return KnowledgeCounts(
         sources=Source.objects.count(),

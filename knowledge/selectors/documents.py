@@ -9,7 +9,7 @@ from django.http import Http404
 
 from core.rls import acting_as
 from knowledge.models import Chunk, Document, Source
-from knowledge.permissions import AnyUser, sees_everything, visible_filter
+from knowledge.permissions import AnyUser, visibility
 from knowledge.querysets import DocumentQuerySet
 from knowledge.services.reading import source_file_path
 
@@ -67,7 +67,7 @@ def chunks_by_id(*, fetched_by: AnyUser, chunk_ids: list[int]) -> dict[int, Chun
 
 def source_list(*, fetched_by: AnyUser) -> list[Source]:
     """Sources shown to a user: all of them for admins, otherwise those with a visible document."""
-    if sees_everything(fetched_by):
+    if visibility.is_admin(fetched_by):
         return list(Source.objects.all())
-    visible_sources = Document.objects.filter(visible_filter(fetched_by)).values("source_id")
+    visible_sources = Document.objects.visible_to(fetched_by).values("source_id")
     return list(Source.objects.filter(pk__in=visible_sources))

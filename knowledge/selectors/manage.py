@@ -10,7 +10,7 @@ from django.db.models import Count, QuerySet
 from django.http import Http404
 
 from knowledge.models import Document, Grant, Source
-from knowledge.permissions import AnyUser, sees_everything
+from knowledge.permissions import AnyUser, visibility
 from knowledge.querysets import DocumentQuerySet
 from knowledge.selectors.documents import document_list
 from knowledge.selectors.sync import source_list_with_sync_progress, sync_progress_of
@@ -67,8 +67,7 @@ RECENT_FAILURES_SHOWN = 20
 
 def ingestion_status(*, fetched_by: AnyUser) -> IngestionStatus:
     """Ingestion across every source (admins only; others get "not found")."""
-    if not sees_everything(fetched_by):
-        raise Http404("Not found.")
+    visibility.require_admin(fetched_by)
     failed = document_list(fetched_by=fetched_by).filter(status=Document.Status.FAILED).order_by("-updated_at")
     sources = source_list_with_sync_progress(fetched_by=fetched_by)
     progress = [sync_progress_of(source) for source in sources if not source.paused]
@@ -89,9 +88,8 @@ class GrantFilters:
 
 def grant_list(*, fetched_by: AnyUser, filters: GrantFilters | None = None) -> QuerySet[Grant]:
     """Every grant (admins only; others get none), with who, what and by whom in the same query."""
-    if not sees_everything(fetched_by):
-        return Grant.objects.none()
-    grants = Grant.objects.select_related("user", "group", "source", "document", "granted_by")
+    grants = visibility.admin_only(Grant.objects.all(), fetched_by)
+    grants = grants.select_related("user", "group", "source", "document", "granted_by")
     filters = filters or GrantFilters()
     if filters.source_id is not None:
         grants = grants.filter(source_id=filters.source_id)

@@ -26,7 +26,7 @@ from django.db import connection
 
 from core.rls import acting_as
 from knowledge.models import Chunk
-from knowledge.permissions import AnyUser, principals_of, sees_everything
+from knowledge.permissions import AnyUser, Restriction, visibility
 from knowledge.services.embeddings import current_model, query_embed
 from knowledge.text import keyword_query
 from knowledge.vector_index import vector_expression
@@ -67,11 +67,10 @@ def chunk_search(
     synthetic ones); otherwise the query is embedded here.
     """
     query = query.strip()
-    everything = sees_everything(fetched_by)
-    principals = principals_of(fetched_by)
-    if not (query or query_vector) or not (everything or principals):
+    restriction = visibility.restriction(fetched_by)
+    if not (query or query_vector) or restriction.nothing:
         return []
-    clauses = _visibility_and_filters(everything, principals, filters or SearchFilters())
+    clauses = _visibility_and_filters(restriction, filters or SearchFilters())
     depth = max(k * 4, 40)  # each list runs deeper than k so fusion has something to fuse
     with acting_as(fetched_by):
         dense = _dense(query, query_vector, clauses, depth) if mode in ("hybrid", "dense") else []
@@ -86,14 +85,16 @@ class _Clauses:
     params: dict[str, Any]
 
 
-def _visibility_and_filters(everything: bool, principals: list[str], filters: SearchFilters) -> _Clauses:
+def _visibility_and_filters(restriction: Restriction, filters: SearchFilters) -> _Clauses:
     chunk: list[str] = []
     document: list[str] = []
     params: dict[str, Any] = {}
-    if not everything:
-        chunk.append("c.principals && %(principals)s::text[]")
-        document.append("d.principals && %(principals)s::text[]")
-        params["principals"] = principals
+    # The rule comes first and from the policy, over each table alias (nothing at all for admins).
+    for alias, into in (("c", chunk), ("d", document)):
+        visible = restriction.sql(alias)
+        if visible is not None:
+            into.append(visible[0])
+            params.update(visible[1])
     if filters.document_ids:
         chunk.append("c.document_id = ANY(%(document_ids)s)")
         document.append("d.id = ANY(%(document_ids)s)")

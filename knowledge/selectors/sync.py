@@ -8,7 +8,7 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from knowledge.models import Chunk, Document, Source, SyncRun
-from knowledge.permissions import AnyUser, sees_everything
+from knowledge.permissions import AnyUser, visibility
 from knowledge.selectors.documents import document_list
 
 UNFINISHED = [Document.Status.PENDING, Document.Status.PROCESSING]
@@ -39,11 +39,10 @@ def source_list_with_sync_progress(*, fetched_by: AnyUser) -> QuerySet[Source]:
 
     Everything is computed in the one query, so a list of many sources costs one round trip.
     """
-    if not sees_everything(fetched_by):
-        return Source.objects.none()
+    sources = visibility.admin_only(Source.objects.all(), fetched_by)
     latest = SyncRun.objects.filter(source=OuterRef("pk")).order_by("-started_at", "-id")
     reached = Document.objects.filter(sync_run_id=OuterRef("run_id"))
-    return Source.objects.annotate(
+    return sources.annotate(
         document_count=_count_of(Document.objects.filter(source=OuterRef("pk")), "source_id"),
         run_id=Subquery(latest.values("id")[:1]),
         run_total=Subquery(latest.values("documents_total")[:1]),

@@ -30,9 +30,12 @@ class World:
     staff_documents: frozenset[int]
     document_source: tuple[int, ...]
     admin: int | None  # the one user who is a knowledge admin, if any
+    deactivated: int | None = None  # the one user whose account is deactivated, if any (maybe the admin)
 
 
-def worlds(*, users: int, groups: int, sources: int, documents: int, admins: bool) -> st.SearchStrategy[World]:
+def worlds(
+    *, users: int, groups: int, sources: int, documents: int, admins: bool, deactivated: bool = False
+) -> st.SearchStrategy[World]:
     def grants_to(count: int) -> st.SearchStrategy[tuple[int, str, int]]:
         target = st.one_of(
             st.tuples(st.just("source"), st.integers(0, sources - 1)),
@@ -52,11 +55,14 @@ def worlds(*, users: int, groups: int, sources: int, documents: int, admins: boo
         staff_documents=st.frozensets(st.integers(0, documents - 1), max_size=1),
         document_source=st.tuples(*[st.integers(0, sources - 1)] * documents),
         admin=st.one_of(st.none(), st.integers(0, users - 1)) if admins else st.none(),
+        deactivated=st.one_of(st.none(), st.integers(0, users - 1)) if deactivated else st.none(),
     )
 
 
 def allowed(world: World, user: int) -> set[int]:
     """Indexes of the documents the rule lets ``user`` see."""
+    if world.deactivated == user:
+        return set()
     if world.admin == user:
         return set(range(len(world.document_source)))
     groups = {g for (u, g) in world.memberships if u == user}
@@ -76,7 +82,10 @@ def allowed(world: World, user: int) -> set[int]:
 def build(world: World) -> tuple[list[User], list[Document]]:
     """The world in the database, as users and documents in index order."""
     users = [
-        UserFactory.create(role=Role.KNOWLEDGE_ADMIN if world.admin == i else Role.STAFF) for i in range(world.users)
+        UserFactory.create(
+            role=Role.KNOWLEDGE_ADMIN if world.admin == i else Role.STAFF, is_active=world.deactivated != i
+        )
+        for i in range(world.users)
     ]
     groups = [GroupFactory.create() for _ in range(world.groups)]
     for u, g in world.memberships:

@@ -12,17 +12,17 @@ from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from assistant.languages import in_language
 from assistant.models import SETTLED_STATUSES, Conversation, Feedback, Message, QuestionLog
 from knowledge.models import Chunk
 from knowledge.permissions import AnyUser, visibility
 from knowledge.selectors import chunks_by_id
 
-WITHHELD = {
-    "en": "This answer relied on documents you can no longer see.",
-    "zh-hans": "此回答所依据的文档您已无权查看。",
-}
+# Rendered in the answer's language with in_language (translations in locale/).
+WITHHELD = gettext_noop("This answer relied on documents you can no longer see.")
 
 
 def conversation_list(*, fetched_by: AnyUser) -> QuerySet[Conversation]:
@@ -117,7 +117,7 @@ def _shown(message: Message, visible: dict[int, Chunk]) -> ShownMessage:
     feedback = next(iter(message.feedback.all()), None)
     return ShownMessage(
         message=message,
-        text=WITHHELD.get(message.language, WITHHELD["en"]) if withheld else message.text,
+        text=in_language(message.language, WITHHELD) if withheld else message.text,
         citations=citations,
         withheld=withheld,
         rating=feedback.rating if feedback else None,

@@ -24,10 +24,10 @@ from knowledge.admin_access import (
     log_all_staff_change,
 )
 from knowledge.models import Document, Grant, PermissionChange, Source
+from knowledge.parsing import BadDocument
 from knowledge.selectors import source_list_with_sync_progress, sync_progress_of, sync_queued
 from knowledge.selectors.access import document_audience
 from knowledge.selectors.counts import document_deletion_counts, source_deletion_counts
-from knowledge.services.parsing import BadDocument
 from knowledge.services.sources import (
     document_upload,
     documents_delete,

@@ -14,8 +14,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from accounts.models import User
+from assistant.languages import in_language
 from assistant.models import FINISHED_STATUSES, Citation, Conversation, Feedback, Message, QuestionLog
 from assistant.services.answering import Answer, Event, Turn, Verdict, answer_stream, question_language
 from assistant.services.generation import GenerationError
@@ -25,11 +27,9 @@ MAX_QUESTION_CHARS = 4000
 TITLE_CHARS = 80
 # How often a running answer looks for a stop request made from another request or process.
 STOP_CHECK_SECONDS = 0.5
-STOPPED_EARLY = {"en": "Stopped before the answer was finished.", "zh-hans": "回答在完成前已停止。"}
-ABANDONED = {
-    "en": "This answer was interrupted (Enclave restarted while writing it). Please ask again.",
-    "zh-hans": "此回答被中断（Enclave 在生成时重新启动）。请重新提问。",
-}
+# Rendered in the answer's language with in_language (translations in locale/).
+STOPPED_EARLY = gettext_noop("Stopped before the answer was finished.")
+ABANDONED = gettext_noop("This answer was interrupted (Enclave restarted while writing it). Please ask again.")
 STATUS_OF_VERDICT = {
     Verdict.ANSWERED: Message.Status.ANSWERED,
     Verdict.PASSAGES: Message.Status.PASSAGES,
@@ -178,8 +178,8 @@ def _answer_record(message: Message, answer: Answer) -> None:
 
 def _answer_interrupted(message: Message, language: str) -> None:
     # The asker went away mid-answer; the unfinished text was never checked, so none is kept.
-    message.text, message.status, message.finished_at = STOPPED_EARLY[language], Message.Status.STOPPED, timezone.now()
-    message.language = language
+    message.text, message.language = in_language(language, STOPPED_EARLY), language
+    message.status, message.finished_at = Message.Status.STOPPED, timezone.now()
     message.save(update_fields=["text", "status", "language", "finished_at"])
 
 
@@ -243,7 +243,7 @@ def answers_abandoned_close(*, now: datetime | None = None) -> int:
     for message in Message.objects.filter(status=Message.Status.GENERATING, created_at__lt=cutoff):
         question = message.conversation.messages.filter(id__lt=message.pk, role=Message.Role.USER).last()
         language = question_language(question.text if question else "")
-        message.text, message.language = ABANDONED[language], language
+        message.text, message.language = in_language(language, ABANDONED), language
         message.status, message.finished_at = Message.Status.FAILED, timezone.now()
         message.save(update_fields=["text", "language", "status", "finished_at"])
         closed += 1

@@ -27,6 +27,7 @@ from knowledge.api.serializers import (
     UploadSerializer,
 )
 from knowledge.models import Grant, Source
+from knowledge.parsing import BadDocument
 from knowledge.selectors import source_list_with_sync_progress, sync_progress_of
 from knowledge.selectors.manage import (
     GrantFilters,
@@ -37,7 +38,6 @@ from knowledge.selectors.manage import (
     ingestion_status,
 )
 from knowledge.services.grants import grant_create, grant_revoke
-from knowledge.services.parsing import BadDocument
 from knowledge.services.sources import (
     PAUSED,
     document_upload,

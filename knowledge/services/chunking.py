@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from itertools import groupby, pairwise
 from typing import Any, NamedTuple
 
-from knowledge.services.parsing import Block
+from knowledge.parsing import Block
 
 PARAGRAPH_SEPARATOR = "\n\n"
 

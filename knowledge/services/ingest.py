@@ -23,9 +23,9 @@ from django.utils import timezone
 from core.metrics import DOCUMENTS_INGESTED
 from core.rls import acting_as_system
 from knowledge.models import Chunk, Document, Source, SyncRun
+from knowledge.parsing import BadDocument, ParsedDocument, document_parse
 from knowledge.services.chunking import ChunkDraft, document_chunk
 from knowledge.services.embeddings import embedding_model_name, passages_embed, tokens_count
-from knowledge.services.parsing import BadDocument, ParsedDocument, document_parse
 from knowledge.services.reading import FetchedItem, item_read
 from knowledge.text import searchable_text
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from knowledge.models import Source
-from knowledge.services.parsing import BadDocument
+from knowledge.parsing import BadDocument
 
 
 class SourceUnavailable(Exception):

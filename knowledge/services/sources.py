@@ -16,8 +16,8 @@ from django.utils import timezone
 from accounts.models import User
 from core.rls import acting_as_system
 from knowledge.models import Document, Source, SyncRun
+from knowledge.parsing import BadDocument
 from knowledge.services.grants import all_staff_change_record, all_staff_visibility_set
-from knowledge.services.parsing import BadDocument
 from knowledge.services.queue import INGEST_DOCUMENTS, SYNC_SOURCE, task_enqueue
 from knowledge.services.reading import SourceUnavailable, source_file_path, source_item_uris, source_root
 

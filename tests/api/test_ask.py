@@ -108,7 +108,7 @@ def test_an_outsider_is_refused_without_a_trace_of_what_they_may_not_see(
     people: People, demo: dict[str, Source], api: Callable[..., APIClient]
 ) -> None:
     answer = api(people.charlie).post("/api/v1/ask", {"question": "What are the salary bands?"}, format="json").json()
-    assert (answer["status"], answer["text"], answer["citations"]) == ("refused", REFUSAL["en"], [])
+    assert (answer["status"], answer["text"], answer["citations"]) == ("refused", REFUSAL, [])
 
 
 def test_a_bad_question_is_a_400_naming_the_field(people: People, api: Callable[..., APIClient]) -> None:

@@ -65,7 +65,7 @@ def test_an_uncited_answer_that_one_passage_plainly_contains_gets_that_citation(
 def test_an_uncited_answer_no_passage_supports_shows_the_passages_instead() -> None:
     answer = judged("Every employee may work from home on Fridays.")
     assert answer.verdict == Verdict.PASSAGES
-    assert answer.text == PASSAGES_INSTEAD["en"]  # the unsupported claim is kept nowhere
+    assert answer.text == PASSAGES_INSTEAD  # the unsupported claim is kept nowhere
     assert answer.cited == [1, 2]  # every passage, best first, is shown
 
 
@@ -101,9 +101,9 @@ def test_a_wrong_figure_is_unsupported_even_when_the_other_words_match() -> None
 
 
 def test_i_dont_know_becomes_the_refusal_in_the_questions_language() -> None:
-    assert judged("I don't know.").text == REFUSAL["en"]
+    assert judged("I don't know.").text == REFUSAL
     chinese = judged("我不知道。", question="每年有多少天年假？")
-    assert (chinese.verdict, chinese.text) == (Verdict.REFUSED, REFUSAL["zh-hans"])
+    assert (chinese.verdict, chinese.text) == (Verdict.REFUSED, "在您有权访问的文档中找不到相关内容。")
 
 
 def test_the_prompt_fences_passages_as_untrusted_data() -> None:
@@ -136,5 +136,5 @@ def test_an_outsider_gets_the_refusal_and_no_trace_of_the_document(
     events = list(answer_stream(asked_by=people.charlie, question="What are the salary bands for engineers?"))
     answer = events[-1].answer
     assert answer is not None
-    assert (answer.verdict, answer.text, answer.passages) == (Verdict.REFUSED, REFUSAL["en"], [])
+    assert (answer.verdict, answer.text, answer.passages) == (Verdict.REFUSED, REFUSAL, [])
     assert not [e for e in events if e.kind == "token"]

@@ -107,5 +107,5 @@ def test_an_answer_stopped_while_waiting_leaves_the_line_without_generating(
     assert [event.kind for event in rest] == ["done"]  # no token: the model was never asked
     answer = rest[0].answer
     assert answer is not None and answer.stopped
-    assert answer.text == STOPPED_UNWRITTEN["en"]  # not the refusal: the documents were never the problem
+    assert answer.text == STOPPED_UNWRITTEN  # not the refusal: the documents were never the problem
     assert generation_queue().waiting == 0

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from knowledge.parsing import Block
 from knowledge.services.chunking import ChunkDraft, document_chunk
-from knowledge.services.parsing import Block
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model ships inside a package: never reach for the Hub
 

@@ -10,7 +10,7 @@ import pypdf
 import pytest
 from fpdf import FPDF
 
-from knowledge.services.parsing import BadDocument, Block, ParsedDocument, document_parse
+from knowledge.parsing import FORMATS, BadDocument, Block, ParsedDocument, document_parse
 
 MB = 1024 * 1024
 LEAVE_ZH = "年假政策。员工每年享有十五天带薪年假。"
@@ -369,6 +369,17 @@ def test_unknown_extension_is_refused_naming_it_and_the_supported_types() -> Non
     assert "'.xlsx'" in reason
     for extension in (".txt", ".md", ".html", ".pdf", ".docx"):
         assert extension in reason
+
+
+def test_each_extension_and_content_type_selects_one_format() -> None:
+    # A format added with another's extension or type would silently take those files over.
+    extensions = [extension for fmt in FORMATS.values() for extension in fmt.extensions]
+    content_types = [content_type for fmt in FORMATS.values() for content_type in fmt.content_types]
+    assert len(extensions) == len(set(extensions))
+    assert len(content_types) == len(set(content_types))
+    # Both are matched in lower case.
+    assert all(extension == extension.lower() and extension.startswith(".") for extension in extensions)
+    assert all(content_type == content_type.lower() for content_type in content_types)
 
 
 def test_no_extension_and_an_unknown_content_type_is_refused() -> None:

@@ -6,6 +6,7 @@ to one staff user, who asks every question; nothing else in the database is visi
     .venv/bin/python bench/answer.py --part threshold           # retrieval only: the refusal threshold
     .venv/bin/python bench/answer.py --part guard --questions 50 # the model, with and without the guard
     .venv/bin/python bench/answer.py --part speed --questions 50 # time to first token, tokens/s
+    .venv/bin/python bench/answer.py --smoke    # every part, a question or two, SmolLM2, a scratch database
 
 - threshold: the closest passage's cosine distance for answerable and unanswerable questions, and
   for each candidate threshold the share of answerable questions that still reach the model and the
@@ -23,15 +24,19 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from retrieval_quality import EVAL, EvalSet, corpus_source, read_jsonl, setup_django
+from harness import add_eval_dir_argument, eval_dir, scratch_database, setup_django, smoke_answering_model
+from retrieval_quality import EvalSet, corpus_source, read_jsonl
 
-SQUAD = EvalSet("squad2", EVAL / "squad2" / "beir", "queries.jsonl", ("Recall@5", "MRR@10"))
+SMOKE_DATABASE = "enclave_smoke_answer"
+# Per kind. Questions that reach the model cost seconds each; the threshold part's deciles need two.
+SMOKE_QUESTIONS = {"threshold": 2, "guard": 1, "speed": 1}
 THRESHOLDS = (0.14, 0.16, 0.17, 0.18, 0.19, 0.20, 0.21, 0.22, 0.24)
 
 
@@ -187,6 +192,9 @@ def part_speed(user, questions: list[Question]) -> None:  # type: ignore[no-unty
                 max_tokens = settings.ENCLAVE_ANSWER_MAX_TOKENS
                 raw.append(timed(local.stream(messages, max_tokens=max_tokens, should_stop=lambda: False)))
         print(f"{number}/{len(questions)} enclave {enclave[-1]} raw {raw[-1]}", file=sys.stderr, flush=True)
+    if not enclave:
+        print("\nno question reached the model (each was refused on distance): nothing to time")
+        return
     print_speed_table(str(settings.ENCLAVE_LLM_MODEL), enclave, raw, prompt_tokens)
 
 
@@ -217,24 +225,49 @@ def print_speed_table(model: str, enclave: list[Timing], raw: list[Timing], prom
         print(f"Enclave overhead in {label} (p50): {100 * (e - r) / r:+.1f}%")
 
 
+def squad(root: Path) -> EvalSet:
+    return EvalSet("squad2", root / "squad2" / "beir", "queries.jsonl", ("Recall@5", "MRR@10"))
+
+
+PARTS = ("threshold", "guard", "speed")
+QUESTIONS_PER_PART = {"threshold": 300, "guard": 50, "speed": 50}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--part", choices=("threshold", "guard", "speed"), required=True)
+    parser.add_argument("--part", choices=PARTS, help="required, except with --smoke (which runs every part)")
     parser.add_argument("--questions", type=int, default=None, help="per kind (answerable, unanswerable)")
+    parser.add_argument("--smoke", action="store_true", help="the smoke set in a scratch database, SmolLM2")
+    add_eval_dir_argument(parser)
     args = parser.parse_args()
-    setup_django()
-    source, seconds = corpus_source(SQUAD, "multilingual-e5-small")
+    eval_set = squad(eval_dir(parser, args))
+    if args.smoke:
+        smoke_answering_model()
+        parts = [args.part] if args.part else list(PARTS)
+        counts = {part: args.questions or SMOKE_QUESTIONS[part] for part in parts}
+        with scratch_database(SMOKE_DATABASE), tempfile.TemporaryDirectory() as files:
+            run(counts, eval_set, Path(files))
+    elif args.part is None:
+        parser.error("--part is required (or --smoke)")
+    else:
+        setup_django()
+        run({args.part: args.questions or QUESTIONS_PER_PART[args.part]}, eval_set)
+
+
+def run(questions_per_part: dict[str, int], eval_set: EvalSet, files: Path | None = None) -> None:
+    source, seconds = corpus_source(eval_set, "multilingual-e5-small", files)
     print(f"corpus ready ({seconds:.0f} s of ingestion in this run)", file=sys.stderr, flush=True)
     user = asker(source)
-    count = args.questions or {"threshold": 300, "guard": 50, "speed": 50}[args.part]
-    answerable = sampled(SQUAD.folder / "queries.jsonl", count)
-    unanswerable = sampled(SQUAD.folder / "queries_unanswerable.jsonl", count)
-    if args.part == "threshold":
-        part_threshold(user, answerable, unanswerable)
-    elif args.part == "guard":
-        part_guard(user, [q for pair in zip(answerable, unanswerable, strict=True) for q in pair])
-    else:
-        part_speed(user, answerable)
+    for part, count in questions_per_part.items():
+        answerable = sampled(eval_set.folder / "queries.jsonl", count)
+        unanswerable = sampled(eval_set.folder / "queries_unanswerable.jsonl", count)
+        print(f"\n## {part}\n")
+        if part == "threshold":
+            part_threshold(user, answerable, unanswerable)
+        elif part == "guard":
+            part_guard(user, [q for pair in zip(answerable, unanswerable, strict=True) for q in pair])
+        else:
+            part_speed(user, answerable)
 
 
 if __name__ == "__main__":

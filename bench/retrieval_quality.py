@@ -12,6 +12,7 @@ k=10 search the assistant makes; Recall@100 from a k=100 search.
 
     .venv/bin/python bench/retrieval_quality.py                         # every model, both sets
     .venv/bin/python bench/retrieval_quality.py --model multilingual-e5-small --set cmrc
+    .venv/bin/python bench/retrieval_quality.py --smoke    # bench/smoke_eval, one model, a scratch database
 """
 
 from __future__ import annotations
@@ -19,16 +20,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-EVAL = ROOT.parent / "shared" / "eval"
+from harness import EVAL, ROOT, add_eval_dir_argument, eval_dir, scratch_database, setup_django
+
 MODES = ("dense", "keyword", "hybrid")
+SMOKE_DATABASE = "enclave_smoke_quality"
+SMOKE_MODEL = "multilingual-e5-small"  # the default model; loading another takes longer than the whole smoke run
 
 
 @dataclass(frozen=True)
@@ -39,18 +42,15 @@ class EvalSet:
     metrics: tuple[str, str]
 
 
-SETS = {
-    "scifact": EvalSet("scifact", EVAL / "scifact", "queries.jsonl", ("nDCG@10", "Recall@100")),
-    "cmrc": EvalSet("cmrc", EVAL / "cmrc2018" / "beir_dev", "queries.jsonl", ("Recall@5", "MRR@10")),
-}
+def eval_sets(root: Path) -> dict[str, EvalSet]:
+    """The sets under ``root``: the public ones (harness.EVAL) or the smoke ones (harness.SMOKE_EVAL)."""
+    return {
+        "scifact": EvalSet("scifact", root / "scifact", "queries.jsonl", ("nDCG@10", "Recall@100")),
+        "cmrc": EvalSet("cmrc", root / "cmrc2018" / "beir_dev", "queries.jsonl", ("Recall@5", "MRR@10")),
+    }
 
 
-def setup_django() -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
+SET_NAMES = sorted(eval_sets(EVAL))
 
 
 def read_jsonl(path: Path) -> Iterable[dict]:
@@ -98,14 +98,15 @@ METRICS: dict[str, tuple[Callable[[list[str], set[str]], float], int]] = {
 }
 
 
-def corpus_source(eval_set: EvalSet, model: str):  # type: ignore[no-untyped-def]
+def corpus_source(eval_set: EvalSet, model: str, files: Path | None = None):  # type: ignore[no-untyped-def]
     """The folder source holding the corpus embedded by ``model``. Ingestion resumes where an
-    earlier run stopped (unchanged, already embedded files are skipped); returns the seconds spent."""
+    earlier run stopped (unchanged, already embedded files are skipped); returns the seconds spent.
+    The corpus is written as files into ``files`` (default var/bench/), once."""
     from core.rls import acting_as_system
     from knowledge.models import Source
     from knowledge.services.sources import source_ensure, source_sync, sync_run_ingest_inline
 
-    folder = ROOT / "var" / "bench" / eval_set.name
+    folder = (files or ROOT / "var" / "bench") / eval_set.name
     if not folder.is_dir():
         folder.mkdir(parents=True)
         for record in read_jsonl(eval_set.folder / "corpus.jsonl"):
@@ -164,23 +165,34 @@ def bench_reader():  # type: ignore[no-untyped-def]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", action="append", help="an ENCLAVE_EMBEDDING_MODEL value (repeatable; default all)")
-    parser.add_argument("--set", choices=sorted(SETS), action="append", help="default: both")
+    parser.add_argument("--set", choices=SET_NAMES, action="append", help="default: both")
     parser.add_argument("--queries", type=int, default=None, help="only the first N questions of each set")
+    parser.add_argument("--smoke", action="store_true", help="the tiny smoke sets in a scratch database, one model")
+    add_eval_dir_argument(parser)
     args = parser.parse_args()
-    setup_django()
+    sets = eval_sets(eval_dir(parser, args))
+    if args.smoke:
+        with scratch_database(SMOKE_DATABASE), tempfile.TemporaryDirectory() as files:
+            run(sets, [SMOKE_MODEL], args.set, args.queries, Path(files))
+    else:
+        setup_django()
+        run(sets, args.model, args.set, args.queries)
+
+
+def run(sets: dict[str, EvalSet], models, set_names, limit: int | None, files: Path | None = None) -> None:  # type: ignore[no-untyped-def]
     from django.conf import settings
 
     from knowledge.services.embeddings import MODELS
 
     reader = bench_reader()
     rows = []
-    for model in args.model or list(MODELS):
+    for model in models or list(MODELS):
         settings.ENCLAVE_EMBEDDING_MODEL = model
-        for set_name in args.set or list(SETS):
-            eval_set = SETS[set_name]
+        for set_name in set_names or list(sets):
+            eval_set = sets[set_name]
             relevant = relevant_documents(eval_set)
-            asked = questions(eval_set, relevant, args.queries)
-            source, ingest_seconds = corpus_source(eval_set, model)
+            asked = questions(eval_set, relevant, limit)
+            source, ingest_seconds = corpus_source(eval_set, model, files)
             started = time.perf_counter()
             results = evaluate(eval_set, source, reader, asked, relevant)
             per_question_ms = 1000 * (time.perf_counter() - started) / len(asked)

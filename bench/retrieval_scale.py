@@ -8,6 +8,7 @@ filtered answer from a sequential scan.
 
     .venv/bin/python bench/retrieval_scale.py --chunks 100000
     .venv/bin/python bench/retrieval_scale.py --chunks 1000000
+    .venv/bin/python bench/retrieval_scale.py --smoke     # 2,000 chunks; its database is dropped afterwards
 """
 
 from __future__ import annotations
@@ -15,22 +16,21 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from harness import database_drop, database_migrate, database_recreate, model_defaults_in_database, setup_django
 
-ROOT = Path(__file__).resolve().parents[1]
 DATABASE = "enclave_scale"  # the default of --database; another name keeps corpora of two sizes
+SMOKE_DATABASE = "enclave_smoke_scale"
 SOURCES, GROUPS, USERS, DIMENSIONS, CLUSTERS = 100, 200, 1000, 384, 200
 MODEL = "multilingual-e5-small"
 
-
+# The raw SQL names only the columns it sets; model_defaults_in_database gives the others their defaults.
 GRANT_GROUP_SOURCE = (
-    "INSERT INTO knowledge_grant (group_id, source_id, created_at) VALUES ("
+    "INSERT INTO knowledge_grant (group_id, source_id) VALUES ("
     "(SELECT id FROM auth_group WHERE name = 'group' || %s), "
-    "(SELECT id FROM knowledge_source WHERE name = 'source' || %s), now())"
+    "(SELECT id FROM knowledge_source WHERE name = 'source' || %s))"
 )
 ADD_TO_GROUP = (
     "INSERT INTO accounts_user_groups (user_id, group_id) "
@@ -38,38 +38,11 @@ ADD_TO_GROUP = (
 )
 
 
-def setup_django(database: str) -> None:
-    sys.path.insert(0, str(ROOT))
-    os.environ["ENCLAVE_DATABASE_NAME"] = database
-    os.environ["ENCLAVE_EMBEDDING_MODEL"] = MODEL  # the chunks claim to come from it; its index is 384-d
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
-    django.setup()
-
-
-def recreate_database(database: str) -> None:
-    import psycopg
-
-    from config import embedded_db
-
-    host = embedded_db.ensure_running(ROOT / "var")
-    with psycopg.connect(host=host, dbname="postgres", user=embedded_db.OWNER_ROLE, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {database}")
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
 def owner_connection(database: str):  # type: ignore[no-untyped-def]
-    import psycopg
+    from harness import server_connection
     from pgvector.psycopg import register_vector
 
-    from config import embedded_db
-
-    host = embedded_db.ensure_running(ROOT / "var")
-    conn = psycopg.connect(host=host, dbname=database, user=embedded_db.OWNER_ROLE, autocommit=True)
+    conn = server_connection(database)
     register_vector(conn)
     return conn
 
@@ -77,15 +50,12 @@ def owner_connection(database: str):  # type: ignore[no-untyped-def]
 def people_and_grants(conn) -> dict[str, int]:  # type: ignore[no-untyped-def]
     """Group g < 100 is granted source g (1%); 100..109 ten sources each (10%); 110 all (100%)."""
     conn.execute(
-        "INSERT INTO accounts_user (password, is_superuser, username, first_name, last_name, email, is_staff,"
-        " is_active, date_joined, role) SELECT '!', false, 'user' || n, '', '', '', false, true, now(), 'staff'"
-        " FROM generate_series(1, %s) n",
+        "INSERT INTO accounts_user (username, password) SELECT 'user' || n, '!' FROM generate_series(1, %s) n",
         [USERS],
     )
     conn.execute("INSERT INTO auth_group (name) SELECT 'group' || g FROM generate_series(0, %s - 1) g", [GROUPS])
     conn.execute(
-        "INSERT INTO knowledge_source (name, kind, config, visible_to_all_staff, created_at, updated_at)"
-        " SELECT 'source' || s, 'folder', '{}', false, now(), now() FROM generate_series(0, %s - 1) s",
+        "INSERT INTO knowledge_source (name, kind) SELECT 'source' || s, 'folder' FROM generate_series(0, %s - 1) s",
         [SOURCES],
     )
     for g in range(SOURCES):
@@ -115,10 +85,9 @@ def people_and_grants(conn) -> dict[str, int]:  # type: ignore[no-untyped-def]
 def chunks(conn, count: int, per_document: int, rng: np.random.Generator) -> np.ndarray:  # type: ignore[no-untyped-def]
     documents = count // per_document
     conn.execute(
-        "INSERT INTO knowledge_document (source_id, title, uri, checksum, status, error, metadata, size_bytes,"
-        " visible_to_all_staff, principals, created_at, updated_at)"
+        "INSERT INTO knowledge_document (source_id, title, uri, status, metadata)"
         " SELECT (SELECT id FROM knowledge_source WHERE name = 'source' || (d %% %s)), 'doc ' || d, 'doc' || d,"
-        " '', 'ready', '', '{\"format\": \"txt\"}', 0, false, '{}', now(), now() FROM generate_series(0, %s - 1) d",
+        " 'ready', '{\"format\": \"txt\"}' FROM generate_series(0, %s - 1) d",
         [SOURCES, documents],
     )
     first_document = conn.execute("SELECT min(id) FROM knowledge_document").fetchone()[0]
@@ -129,17 +98,16 @@ def chunks(conn, count: int, per_document: int, rng: np.random.Generator) -> np.
     # Built once at the end: far faster than row by row.
     conn.execute(f"DROP INDEX {vector_index_name(current_model())}")
     with conn.cursor().copy(
-        "COPY knowledge_chunk (document_id, ordinal, text, metadata, embedding, embedding_model, principals)"
-        " FROM STDIN WITH (FORMAT BINARY)"
+        "COPY knowledge_chunk (document_id, ordinal, text, embedding, embedding_model) FROM STDIN WITH (FORMAT BINARY)"
     ) as copy:
-        copy.set_types(["int8", "int4", "text", "jsonb", "vector", "varchar", "text[]"])
+        copy.set_types(["int8", "int4", "text", "vector", "varchar"])
         for start in range(0, count, 10000):
             size = min(10000, count - start)
             vectors = centers[rng.integers(0, CLUSTERS, size)] + 0.6 * rng.normal(size=(size, DIMENSIONS))
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             for i, vector in enumerate(vectors.astype(np.float32)):
                 n = start + i
-                copy.write_row([first_document + n // per_document, n % per_document, "", "{}", vector, MODEL, []])
+                copy.write_row([first_document + n // per_document, n % per_document, "", vector, MODEL])
     return centers
 
 
@@ -170,25 +138,52 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=30)
     parser.add_argument("--reuse", action="store_true", help="query the corpus the previous run built")
     parser.add_argument("--database", default=DATABASE, help="the scratch database (dropped and rebuilt)")
+    parser.add_argument("--smoke", action="store_true", help="a tiny run, in a database of its own that is dropped")
     args = parser.parse_args()
-    rng = np.random.default_rng(7)
+    if args.smoke:
+        args.chunks, args.per_document, args.queries, args.database, args.reuse = 2000, 10, 3, SMOKE_DATABASE, False
+        # So few chunks would send every user to the exact scan; a lower limit sends the two broad
+        # ones through the HNSW index, as at full size, so both paths of chunk_search run.
+        os.environ["ENCLAVE_EXACT_SEARCH_MAX_ROWS"] = "100"
+    os.environ["ENCLAVE_EMBEDDING_MODEL"] = MODEL  # the chunks claim to come from it; its index is 384-d
     setup_django(args.database)
+    try:
+        measure(args)
+    finally:
+        if args.smoke:
+            database_drop(args.database)
+
+
+def build(args: argparse.Namespace, rng: np.random.Generator):  # type: ignore[no-untyped-def]
+    """A new corpus in the scratch database: its connection, the measured users and the cluster centers."""
+    database_recreate(args.database)
+    database_migrate()
+    conn = owner_connection(args.database)
+    started = time.perf_counter()
+    with model_defaults_in_database():
+        users = people_and_grants(conn)
+        centers = chunks(conn, args.chunks, args.per_document, rng)
+    loaded = time.perf_counter() - started
+    build_index(conn)
+    built = time.perf_counter() - started - loaded
+    print(f"{args.chunks:,} chunks: loaded in {loaded:.0f} s, HNSW index built in {built:.0f} s\n")
+    return conn, users, centers
+
+
+def measure(args: argparse.Namespace) -> None:
+    rng = np.random.default_rng(7)
     if args.reuse:
         conn = owner_connection(args.database)
         users = {label: conn.execute("SELECT id FROM accounts_user WHERE username = %s", [f"user{n}"]).fetchone()[0]
                  for n, label in enumerate(("100%", "10%", "1%"), start=1)}  # fmt: skip
         centers = rng.normal(size=(CLUSTERS, DIMENSIONS)).astype(np.float32)  # the same draw as the build
     else:
-        recreate_database(args.database)
-        conn = owner_connection(args.database)
-        started = time.perf_counter()
-        users = people_and_grants(conn)
-        centers = chunks(conn, args.chunks, args.per_document, rng)
-        loaded = time.perf_counter() - started
-        build_index(conn)
-        built = time.perf_counter() - started - loaded
-        print(f"{args.chunks:,} chunks: loaded in {loaded:.0f} s, HNSW index built in {built:.0f} s\n")
+        conn, users, centers = build(args, rng)
+    with conn:
+        print_table(args, conn, users, centers, rng)
 
+
+def print_table(args, conn, users: dict[str, int], centers: np.ndarray, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]
     from accounts.models import User
     from knowledge.permissions import principals_of
     from knowledge.selectors.search import chunk_search

@@ -9,6 +9,7 @@ chunks) and a broad one (~50%): counting the visible chunks, taking the best 10 
 (the shape of a vector search with the filter inside), and the cost of a grant change on a source.
 
     .venv/bin/python bench/visibility_representation.py --chunks 1000000
+    .venv/bin/python bench/visibility_representation.py --smoke    # 2,000 chunks, in seconds
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ import statistics
 import time
 from collections.abc import Callable
 from functools import partial
-from pathlib import Path
 
 import psycopg
+from harness import database_drop, database_recreate, server_connection
 
-from config import embedded_db
-
-ROOT = Path(__file__).resolve().parents[1]
+DATABASE = "enclave_bench"
+SMOKE_DATABASE = "enclave_smoke_visibility"
 SCHEMA = """
 DROP TABLE IF EXISTS chunks, documents, grants, memberships;
 CREATE TABLE documents (id int PRIMARY KEY, source_id int NOT NULL, principals text[] NOT NULL);
@@ -98,35 +98,41 @@ def main() -> None:
     parser.add_argument("--per-document", type=int, default=50)
     parser.add_argument("--sources", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="a tiny run, in a database of its own")
     args = parser.parse_args()
+    database = DATABASE
+    if args.smoke:
+        args.chunks, args.per_document, args.sources, args.repeats, database = 2000, 10, 20, 1, SMOKE_DATABASE
 
-    host = embedded_db.ensure_running(ROOT / "var")
-    with psycopg.connect(host=host, dbname="postgres", user=embedded_db.OWNER_ROLE, autocommit=True) as admin:
-        admin.execute("DROP DATABASE IF EXISTS enclave_bench")
-        admin.execute("CREATE DATABASE enclave_bench")
-    with psycopg.connect(host=host, dbname="enclave_bench", user=embedded_db.OWNER_ROLE, autocommit=True) as conn:
-        started = time.perf_counter()
-        fill(conn, args.chunks, args.per_document, args.sources)
-        print(f"built {args.chunks:,} chunks in {time.perf_counter() - started:.1f} s\n")
-        print(f"| {'representation':<14} | {'query':<7} | {'user':<15} | {'visible':>9} | {'median ms':>9} |")
-        print(f"|{'-' * 16}|{'-' * 9}|{'-' * 17}|{'-' * 11}|{'-' * 11}|")
-        for user_id, label in ((1, "narrow (~0.5%)"), (2, "broad (50%)")):
-            params = {"mine": principals(conn, user_id), "user": user_id}
-            visible = conn.execute(QUERIES[("A array", "count")], params).fetchone()[0]  # type: ignore[index]
-            for (representation, query), sql in QUERIES.items():
-                ms = timed(partial(fetch_all, conn, sql, params), args.repeats)
-                print(f"| {representation:<14} | {query:<7} | {label:<15} | {visible:>9,} | {ms:>9.1f} |")
-        source_chunks = args.chunks // args.sources
-        ms = timed(
-            lambda: conn.execute(
-                "UPDATE chunks SET principals = principals || 'u:9'::text WHERE document_id IN "
-                "(SELECT id FROM documents WHERE source_id = 3)"
-            ),
-            1,
-        )
-        print(f"\ngrant change on one source rewrites {source_chunks:,} chunk rows (A only): {ms:.0f} ms")
-    with psycopg.connect(host=host, dbname="postgres", user=embedded_db.OWNER_ROLE, autocommit=True) as admin:
-        admin.execute("DROP DATABASE enclave_bench")
+    database_recreate(database)
+    try:
+        with server_connection(database) as conn:
+            measure(conn, args)
+    finally:
+        database_drop(database)
+
+
+def measure(conn: psycopg.Connection, args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    fill(conn, args.chunks, args.per_document, args.sources)
+    print(f"built {args.chunks:,} chunks in {time.perf_counter() - started:.1f} s\n")
+    print(f"| {'representation':<14} | {'query':<7} | {'user':<15} | {'visible':>9} | {'median ms':>9} |")
+    print(f"|{'-' * 16}|{'-' * 9}|{'-' * 17}|{'-' * 11}|{'-' * 11}|")
+    for user_id, label in ((1, f"narrow ({100 / args.sources:g}%)"), (2, "broad (50%)")):
+        params = {"mine": principals(conn, user_id), "user": user_id}
+        visible = conn.execute(QUERIES[("A array", "count")], params).fetchone()[0]  # type: ignore[index]
+        for (representation, query), sql in QUERIES.items():
+            ms = timed(partial(fetch_all, conn, sql, params), args.repeats)
+            print(f"| {representation:<14} | {query:<7} | {label:<15} | {visible:>9,} | {ms:>9.1f} |")
+    source_chunks = args.chunks // args.sources
+    ms = timed(
+        lambda: conn.execute(
+            "UPDATE chunks SET principals = principals || 'u:9'::text WHERE document_id IN "
+            "(SELECT id FROM documents WHERE source_id = 3)"
+        ),
+        1,
+    )
+    print(f"\ngrant change on one source rewrites {source_chunks:,} chunk rows (A only): {ms:.0f} ms")
 
 
 if __name__ == "__main__":

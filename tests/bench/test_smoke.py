@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,10 +107,7 @@ def database_exists(name: str) -> bool:
 def test_bench_runs_at_its_smoke_size(bench: Bench) -> None:
     demo_passwords = Path(settings.DATA_DIR) / "demo-users.txt"
     passwords_before = demo_passwords.read_bytes() if demo_passwords.exists() else None
-    started = time.monotonic()
     result = run_smoke(bench.script)
-    seconds = time.monotonic() - started
-    print(f"{bench.script} --smoke: {seconds:.1f} s")
     assert result.returncode == 0, f"exit code {result.returncode}\n{result.stdout}\n{result.stderr[-6000:]}"
 
     tables = printed_tables(result.stdout)

@@ -44,6 +44,7 @@ def user_setup(
 
     An existing user's password is changed only when one is given; a new user without one gets a
     random password when ``generate_password`` is set, or an unusable one (no sign-in) otherwise.
+    A changed role and each group joined are recorded as ``acting_user``'s doing.
     """
     # A new user starts with the role: only a change of an existing user's role is recorded.
     user, created = User.objects.get_or_create(username=username, defaults={"email": email, "role": role})

@@ -49,7 +49,7 @@ def token_create(
     created_with: ApiToken | None = None,
 ) -> IssuedToken:
     """A new token for ``user``. Users create their own; knowledge admins may create anyone's
-    (``acting_user`` is who asks; None, a command run by the operator, may create anyone's).
+    (``acting_user`` is who asks; None is the operator at the command line, who may too).
 
     The ``admin`` scope is only for knowledge admins' tokens: on anyone else's it would do nothing
     today and, worse, start working the day they were promoted. A token used to create another

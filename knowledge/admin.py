@@ -17,7 +17,6 @@ from django.utils.html import format_html, format_html_join
 
 from accounts.admin_access import KnowledgeAdminOnly
 from accounts.console import console_user
-from accounts.models import User
 from knowledge.admin_access import (
     ACCESS_APPLIES_NEXT_QUESTION,
     DeletionSummary,
@@ -63,15 +62,15 @@ class AccessAdmin(KnowledgeAdminOnly, GroupAccessActions, DeletionSummary, admin
         if change:
             # ``obj`` already holds the form's values; the service compares them with the row as saved.
             changes = {field: form.cleaned_data[field] for field in form.changed_data}
-            self.update(self.get_object(request, str(obj.pk)), changes, console_user(request))
+            self.update_model(request, self.get_object(request, str(obj.pk)), changes)
         else:
-            obj.pk = self.create(form.cleaned_data, console_user(request)).pk
+            obj.pk = self.create_model(request, form.cleaned_data).pk
             obj.refresh_from_db()  # the admin goes on with ``obj`` (inline grants, the log, the redirect)
 
-    def create(self, data: dict[str, Any], acting_user: User | None) -> Source | Document:
+    def create_model(self, request: HttpRequest, data: dict[str, Any]) -> Source | Document:
         raise NotImplementedError
 
-    def update(self, saved: Any, changes: dict[str, Any], acting_user: User | None) -> None:
+    def update_model(self, request: HttpRequest, saved: Any, changes: dict[str, Any]) -> None:
         raise NotImplementedError
 
     def save_formset(self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool) -> None:
@@ -171,12 +170,12 @@ class SourceAdmin(AccessAdmin):
             source_resume(source=source)
         self.message_user(request, f"Resumed {queryset.count()} source(s); a sync is queued for each.")
 
-    def create(self, data: dict[str, Any], acting_user: User | None) -> Source:
-        settings = {field: data[field] for field in ("name", "kind", "config", "sync_every_minutes")}
-        return source_create(visible_to_all_staff=data["visible_to_all_staff"], acting_user=acting_user, **settings)
+    def create_model(self, request: HttpRequest, data: dict[str, Any]) -> Source:
+        given = {field: data[field] for field in ("name", "kind", "config", "visible_to_all_staff")}
+        return source_create(sync_every_minutes=data["sync_every_minutes"], acting_user=console_user(request), **given)
 
-    def update(self, saved: Source, changes: dict[str, Any], acting_user: User | None) -> None:
-        source_update(source=saved, acting_user=acting_user, **changes)
+    def update_model(self, request: HttpRequest, saved: Source, changes: dict[str, Any]) -> None:
+        source_update(source=saved, acting_user=console_user(request), **changes)
 
     def response_change(self, request: HttpRequest, obj: Source) -> HttpResponse:
         """The buttons above the form (sync, pause, resume) act on the source once it is saved."""
@@ -248,16 +247,12 @@ class DocumentAdmin(AccessAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
         return super().get_queryset(request).annotate(chunk_count=Count("chunks"))
 
-    def create(self, data: dict[str, Any], acting_user: User | None) -> Document:
-        return document_create(
-            source=data["source"],
-            title=data["title"],
-            visible_to_all_staff=data["visible_to_all_staff"],
-            acting_user=acting_user,
-        )
+    def create_model(self, request: HttpRequest, data: dict[str, Any]) -> Document:
+        given = {field: data[field] for field in ("source", "title", "visible_to_all_staff")}
+        return document_create(acting_user=console_user(request), **given)
 
-    def update(self, saved: Document, changes: dict[str, Any], acting_user: User | None) -> None:
-        document_update(document=saved, acting_user=acting_user, **changes)
+    def update_model(self, request: HttpRequest, saved: Document, changes: dict[str, Any]) -> None:
+        document_update(document=saved, acting_user=console_user(request), **changes)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Document | None = None) -> Any:
         # A document belongs to the source that produced it; moving it would orphan its file.

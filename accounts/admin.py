@@ -1,6 +1,7 @@
-"""People in the admin console: users (role, groups, active), groups with their members, and
-"what can this user see". Changes to roles, memberships and activation are recorded in the
-permission audit trail, like grants."""
+"""People in the admin console: users (role, groups, active), groups with their members, and the
+trail of access changes. Roles, memberships and activation change through accounts/services.py,
+which records each change in that trail, as the grant services do. (knowledge/user_admin.py adds
+"what can this user see" to the user page.)"""
 
 from __future__ import annotations
 
@@ -10,19 +11,20 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.models import Group
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.template.response import TemplateResponse
-from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.http import HttpRequest
 
 from accounts.admin_access import KnowledgeAdminOnly
-from accounts.models import User
-from accounts.services import users_deactivate
-from knowledge.admin_access import ACCESS_APPLIES_NEXT_QUESTION
-from knowledge.selectors.access import user_access
-from knowledge.services.permission_log import account_change_record, memberships_record
+from accounts.console import ACCESS_APPLIES_NEXT_QUESTION, console_user
+from accounts.models import PermissionChange, Role, User
+from accounts.services import (
+    group_members_change,
+    user_activation_set,
+    user_groups_set,
+    user_role_set,
+    users_deactivate,
+)
 
 
 @admin.register(User)
@@ -32,58 +34,42 @@ class UserAdmin(KnowledgeAdminOnly, BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         ("Person", {"fields": ("first_name", "last_name", "email")}),
-        ("Access", {"fields": ("role", "is_active", "groups", "what_they_see")}),
+        ("Access", {"fields": ("role", "is_active", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    readonly_fields = ("last_login", "date_joined", "what_they_see")
+    readonly_fields = ("last_login", "date_joined")
     filter_horizontal = ("groups",)
     actions = ["deactivate"]
 
-    @admin.display(description="What they can see")
-    def what_they_see(self, user: User) -> str:
-        if user.pk is None:
-            return "-"
-        url = reverse("admin:accounts_user_access", args=[user.pk])
-        return format_html('<a href="{}">Every source and document this user can see, and why</a>', url)
-
     @admin.action(description="Deactivate the selected users")
     def deactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        count = users_deactivate(users=list(queryset), deactivated_by=request.user)  # type: ignore[arg-type]
+        count = users_deactivate(users=list(queryset), acting_user=console_user(request))
         self.message_user(request, f"Deactivated {count} user(s). {ACCESS_APPLIES_NEXT_QUESTION}")
 
     def save_model(self, request: HttpRequest, obj: User, form: ModelForm, change: bool) -> None:
-        before = User.objects.get(pk=obj.pk) if change else None
+        """The role and active status change through their services (which record them); the form
+        saves the rest. ``obj`` already holds the form's values, so they are set aside first."""
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        role, active = obj.role, obj.is_active
+        saved = User.objects.only("role", "is_active").get(pk=obj.pk)
+        obj.role, obj.is_active = saved.role, saved.is_active
         super().save_model(request, obj, form, change)
-        if before is not None:
-            account_change_record(changed_by=request.user, user=obj, before=before)
+        acting_user = console_user(request)
+        user_role_set(user=obj, role=Role(role), acting_user=acting_user)
+        user_activation_set(user=obj, active=active, acting_user=acting_user)
 
     def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
-        groups_before = set(form.instance.groups.all()) if change else set()
+        # Taken out of the form's data so its own m2m save (unrecorded) skips them: user_groups_set
+        # saves the memberships instead, and records each one added or removed.
+        groups = form.cleaned_data.pop("groups", None)
         super().save_related(request, form, formsets, change)
-        groups_after = set(form.instance.groups.all())
-        added, removed = groups_after - groups_before, groups_before - groups_after
-        memberships_record(changed_by=request.user, user=form.instance, added=list(added), removed=list(removed))
-        if added or removed or {"role", "is_active"} & set(form.changed_data):
-            messages.info(request, ACCESS_APPLIES_NEXT_QUESTION)
-
-    def get_urls(self) -> list[URLPattern]:
-        access = path(
-            "<int:user_id>/access/", self.admin_site.admin_view(self.access_view), name="accounts_user_access"
+        regrouped = groups is not None and user_groups_set(
+            user=form.instance, groups=groups, acting_user=console_user(request)
         )
-        return [access, *super().get_urls()]
-
-    def access_view(self, request: HttpRequest, user_id: int) -> HttpResponse:
-        user = self.get_object(request, str(user_id))
-        if user is None:
-            return HttpResponseRedirect(reverse("admin:accounts_user_changelist"))
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "person": user,
-            "access": user_access(fetched_by=request.user, user=user),
-            "title": f"What {user.get_username()} can see",
-        }
-        return TemplateResponse(request, "admin/accounts/user/access.html", context)
+        if regrouped or {"role", "is_active"} & set(form.changed_data):
+            messages.info(request, ACCESS_APPLIES_NEXT_QUESTION)
 
 
 admin.site.unregister(Group)
@@ -110,21 +96,38 @@ class GroupAdmin(KnowledgeAdminOnly, BaseGroupAdmin):
         return group.user_set.count()
 
     def save_formset(self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool) -> None:
-        """Membership rows saved here are recorded one by one, as the user page records them."""
-        formset.save(commit=False)
-        for membership in formset.deleted_objects:
-            memberships_record(changed_by=request.user, user=membership.user, removed=[membership.group])
-            membership.delete()
-        for membership, _ in formset.changed_objects:
-            previous = User.groups.through.objects.select_related("user", "group").get(pk=membership.pk)
-            memberships_record(changed_by=request.user, user=previous.user, removed=[previous.group])
-            membership.save()
-            memberships_record(changed_by=request.user, user=membership.user, added=[membership.group])
-        for membership in formset.new_objects:
-            membership.save()
-            memberships_record(changed_by=request.user, user=membership.user, added=[membership.group])
+        """The member rows posted become one group_members_change, which records each membership
+        added or removed (an edited row is its old member out and its new one in)."""
+        formset.save(commit=False)  # sorts the rows into new, changed and deleted; saves none
+        edited = [membership for membership, _ in formset.changed_objects]
+        previous = User.groups.through.objects.select_related("user").filter(pk__in=[m.pk for m in edited])
+        group_members_change(
+            group=form.instance,
+            removed=[m.user for m in formset.deleted_objects] + [m.user for m in previous],
+            added=[m.user for m in edited] + [m.user for m in formset.new_objects],
+            acting_user=console_user(request),
+        )
         if formset.has_changed():
             messages.info(request, ACCESS_APPLIES_NEXT_QUESTION)
+
+
+@admin.register(PermissionChange)
+class PermissionChangeAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
+    """Read-only: the trail is evidence, so nobody edits or deletes it from the console."""
+
+    list_display = ("changed_at", "changed_by_name", "action", "who", "what", "detail")
+    list_filter = ("action", "changed_at")
+    search_fields = ("changed_by_name", "who", "what")
+    date_hierarchy = "changed_at"
+
+    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
 
 
 import accounts.token_admin  # noqa: E402, F401 - registers the API tokens' admin (accounts/token_admin.py)

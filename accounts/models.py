@@ -79,3 +79,40 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class PermissionChange(models.Model):
+    """One change to who may see what, and who made it: an audit trail, written once, never edited.
+
+    Who and what are kept as words as well as links, so the entry still reads the same after the
+    user, group, source or document it names has been deleted.
+    """
+
+    class Action(models.TextChoices):
+        GRANT_ADDED = "grant_added", "Grant added"
+        GRANT_REMOVED = "grant_removed", "Grant removed"
+        ALL_STAFF_ON = "all_staff_on", "Made visible to all staff"
+        ALL_STAFF_OFF = "all_staff_off", "No longer visible to all staff"
+        MEMBER_ADDED = "member_added", "Added to group"
+        MEMBER_REMOVED = "member_removed", "Removed from group"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        USER_ACTIVATED = "user_activated", "User activated"
+        USER_DEACTIVATED = "user_deactivated", "User deactivated"
+
+    changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    changed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    changed_by_name = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=32, choices=Action.choices)
+    who = models.CharField(max_length=300, help_text="The user or group whose access changed")
+    what = models.CharField(max_length=600, blank=True, help_text="The source, document or group concerned")
+    detail = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        # The trail began in knowledge (grants were its first entries); the table kept its name when
+        # the model moved here, so no rows had to move.
+        db_table = "knowledge_permissionchange"
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        when = f"{self.changed_at:%Y-%m-%d %H:%M}"
+        return f"{when} {self.changed_by_name}: {self.get_action_display()} {self.who} {self.what}".strip()

@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.admin_access import KnowledgeAdminOnly
+from accounts.console import console_user
 from accounts.models import ApiToken, Scope, User
 from accounts.tokens import TokenError, token_check, token_create, token_refusal, token_revoke
 
@@ -78,7 +79,7 @@ class ApiTokenAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
             name=obj.name,
             scopes=form.cleaned_data["scopes"],
             expires_at=obj.expires_at,
-            created_by=request.user,  # type: ignore[arg-type]
+            acting_user=console_user(request),
         )
         # The admin goes on with ``obj`` (the log entry, the response): make it the token created.
         obj.pk, obj.prefix, obj.created_at = issued.token.pk, issued.token.prefix, issued.token.created_at

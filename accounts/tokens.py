@@ -45,17 +45,18 @@ def token_create(
     name: str,
     scopes: Iterable[str],
     expires_at: datetime | None = None,
-    created_by: User | None = None,
+    acting_user: User | None = None,
     created_with: ApiToken | None = None,
 ) -> IssuedToken:
-    """A new token for ``user``. Users create their own; knowledge admins may create anyone's.
+    """A new token for ``user``. Users create their own; knowledge admins may create anyone's
+    (``acting_user`` is who asks; None is the operator at the command line, who may too).
 
     The ``admin`` scope is only for knowledge admins' tokens: on anyone else's it would do nothing
     today and, worse, start working the day they were promoted. A token used to create another
     (``created_with``) cannot hand out more than it has: no other scope, no later expiry.
     """
     scopes = token_check(
-        user=user, name=name, scopes=scopes, expires_at=expires_at, created_by=created_by, created_with=created_with
+        user=user, name=name, scopes=scopes, expires_at=expires_at, acting_user=acting_user, created_with=created_with
     )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
@@ -65,7 +66,7 @@ def token_create(
         key_hash=token_hash(secret),
         scopes=scopes,
         expires_at=expires_at,
-        created_by=created_by or user,
+        created_by=acting_user or user,
     )
     return IssuedToken(token=token, secret=secret)
 
@@ -76,7 +77,7 @@ def token_check(
     name: str,
     scopes: Iterable[str],
     expires_at: datetime | None = None,
-    created_by: User | None = None,
+    acting_user: User | None = None,
     created_with: ApiToken | None = None,
 ) -> list[str]:
     """Raise TokenError if ``token_create`` would refuse these settings; the scopes, cleaned."""
@@ -85,7 +86,7 @@ def token_check(
         _check_within(created_with, checked, expires_at)
     if not name.strip():
         raise TokenError("Give the token a name that says what it is for.")
-    if created_by is not None and created_by.pk != user.pk and not created_by.is_knowledge_admin:
+    if acting_user is not None and acting_user.pk != user.pk and not acting_user.is_knowledge_admin:
         raise TokenError("Only knowledge admins may create tokens for someone else.")
     if expires_at is not None and expires_at <= timezone.now():
         raise TokenError("The expiry date is in the past.")

@@ -1,13 +1,14 @@
-"""The knowledge part of the admin console: sources, documents, their grants, and the audit trail
-of access changes. Every change to who may see what goes through knowledge/services/grants.py, so
-it is recorded, and the page says that it applies from the next question."""
+"""The knowledge part of the admin console: sources, documents and their grants. Every save goes
+through the same services as the API and the commands (knowledge/services/sources.py, grants.py),
+which record each change to who may see what, and the page says that it applies from the next
+question. (The trail itself is shown by accounts/admin.py.)"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, Model, QuerySet
+from django.db.models import Count, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -15,26 +16,30 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from accounts.admin_access import KnowledgeAdminOnly
+from accounts.console import console_user
 from knowledge.admin_access import (
     ACCESS_APPLIES_NEXT_QUESTION,
     DeletionSummary,
     GrantAccessInline,
     GroupAccessActions,
     grant_formset_save,
-    log_all_staff_change,
 )
-from knowledge.models import Document, Grant, PermissionChange, Source
+from knowledge.models import Document, Grant, Source
 from knowledge.parsing import BadDocument
 from knowledge.selectors import source_list_with_sync_progress, sync_progress_of, sync_queued
 from knowledge.selectors.access import document_audience
 from knowledge.selectors.counts import document_deletion_counts, source_deletion_counts
 from knowledge.services.sources import (
+    document_create,
+    document_update,
     document_upload,
     documents_delete,
     documents_reingest_later,
+    source_create,
     source_pause,
     source_resume,
     source_sync_later,
+    source_update,
     sources_delete,
 )
 
@@ -50,13 +55,23 @@ class DocumentGrantInline(GrantAccessInline):
 
 
 class AccessAdmin(KnowledgeAdminOnly, GroupAccessActions, DeletionSummary, admin.ModelAdmin):
-    """What sources and documents share: the "all staff" flag and grant changes are logged, and
-    the page says when they apply."""
+    """What sources and documents share: saves go through the services (which record changes to the
+    "all staff" flag and to grants), and the page says when they apply."""
 
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        if "visible_to_all_staff" in form.changed_data and (change or obj.visible_to_all_staff):
-            log_all_staff_change(request, obj)
+        if change:
+            # ``obj`` already holds the form's values; the service compares them with the row as saved.
+            changes = {field: form.cleaned_data[field] for field in form.changed_data}
+            self.update_model(request, self.get_object(request, str(obj.pk)), changes)
+        else:
+            obj.pk = self.create_model(request, form.cleaned_data).pk
+            obj.refresh_from_db()  # the admin goes on with ``obj`` (inline grants, the log, the redirect)
+
+    def create_model(self, request: HttpRequest, data: dict[str, Any]) -> Source | Document:
+        raise NotImplementedError
+
+    def update_model(self, request: HttpRequest, saved: Any, changes: dict[str, Any]) -> None:
+        raise NotImplementedError
 
     def save_formset(self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool) -> None:
         if formset.model is Grant:
@@ -155,9 +170,12 @@ class SourceAdmin(AccessAdmin):
             source_resume(source=source)
         self.message_user(request, f"Resumed {queryset.count()} source(s); a sync is queued for each.")
 
-    def response_post_save_add(self, request: HttpRequest, obj: Source) -> HttpResponseRedirect:
-        source_sync_later(source_id=obj.pk)  # a new source is useless until synced
-        return super().response_post_save_add(request, obj)
+    def create_model(self, request: HttpRequest, data: dict[str, Any]) -> Source:
+        given = {field: data[field] for field in ("name", "kind", "config", "visible_to_all_staff")}
+        return source_create(sync_every_minutes=data["sync_every_minutes"], acting_user=console_user(request), **given)
+
+    def update_model(self, request: HttpRequest, saved: Source, changes: dict[str, Any]) -> None:
+        source_update(source=saved, acting_user=console_user(request), **changes)
 
     def response_change(self, request: HttpRequest, obj: Source) -> HttpResponse:
         """The buttons above the form (sync, pause, resume) act on the source once it is saved."""
@@ -229,6 +247,13 @@ class DocumentAdmin(AccessAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
         return super().get_queryset(request).annotate(chunk_count=Count("chunks"))
 
+    def create_model(self, request: HttpRequest, data: dict[str, Any]) -> Document:
+        given = {field: data[field] for field in ("source", "title", "visible_to_all_staff")}
+        return document_create(acting_user=console_user(request), **given)
+
+    def update_model(self, request: HttpRequest, saved: Document, changes: dict[str, Any]) -> None:
+        document_update(document=saved, acting_user=console_user(request), **changes)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Document | None = None) -> Any:
         # A document belongs to the source that produced it; moving it would orphan its file.
         return ("source", *self.readonly_fields) if obj is not None else self.readonly_fields
@@ -298,20 +323,4 @@ class DocumentAdmin(AccessAdmin):
         return document_deletion_counts(fetched_by=request.user, document_ids=ids)
 
 
-@admin.register(PermissionChange)
-class PermissionChangeAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
-    """Read-only: the trail is evidence, so nobody edits or deletes it from the console."""
-
-    list_display = ("changed_at", "changed_by_name", "action", "who", "what", "detail")
-    list_filter = ("action", "changed_at")
-    search_fields = ("changed_by_name", "who", "what")
-    date_hierarchy = "changed_at"
-
-    def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
+import knowledge.user_admin  # noqa: E402, F401 - adds "what can this user see" to the user page

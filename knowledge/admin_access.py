@@ -16,17 +16,9 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
 from accounts.admin_access import KnowledgeAdminOnly
-from accounts.models import User
+from accounts.console import ACCESS_APPLIES_NEXT_QUESTION, console_user
 from knowledge.models import Document, Grant, Source
-from knowledge.services.grants import (
-    all_staff_change_record,
-    grant_create,
-    grant_revoke,
-    group_grant_many,
-    group_revoke_many,
-)
-
-ACCESS_APPLIES_NEXT_QUESTION = "Access changes apply from the next question anyone asks."
+from knowledge.services.grants import grant_create, grant_revoke, group_grant_many, group_revoke_many
 
 
 class GrantAccessInline(KnowledgeAdminOnly, admin.TabularInline):
@@ -43,21 +35,17 @@ def grant_formset_save(request: HttpRequest, formset: BaseInlineFormSet) -> None
     """Save a grant inline through the services: each grant added or removed is recorded."""
     formset.save(commit=False)
     for grant in formset.deleted_objects:
-        grant_revoke(grant=grant, revoked_by=request.user)
+        grant_revoke(grant=grant, acting_user=console_user(request))
     for grant, _ in formset.changed_objects:  # a row edited to someone else: one out, one in
-        grant_revoke(grant=Grant.objects.get(pk=grant.pk), revoked_by=request.user)
+        grant_revoke(grant=Grant.objects.get(pk=grant.pk), acting_user=console_user(request))
         _grant_like(grant, request)
     for grant in formset.new_objects:
         _grant_like(grant, request)
 
 
 def _grant_like(grant: Grant, request: HttpRequest) -> None:
-    by = request.user if isinstance(request.user, User) else None
-    grant_create(user=grant.user, group=grant.group, source=grant.source, document=grant.document, granted_by=by)
-
-
-def log_all_staff_change(request: HttpRequest, target: Source | Document) -> None:
-    all_staff_change_record(target=target, changed_by=request.user)
+    by = console_user(request)
+    grant_create(user=grant.user, group=grant.group, source=grant.source, document=grant.document, acting_user=by)
 
 
 class GroupChoiceForm(forms.Form):
@@ -102,12 +90,12 @@ def _group_access(
 
 
 def _apply_group_access(request: HttpRequest, group: Group, targets: list[Model], *, grant: bool) -> int:
-    by = request.user if isinstance(request.user, User) else None
+    by = console_user(request)
     sources = [t for t in targets if isinstance(t, Source)]
     documents = [t for t in targets if isinstance(t, Document)]
     if grant:
-        return group_grant_many(group=group, sources=sources, documents=documents, granted_by=by)
-    return group_revoke_many(group=group, sources=sources, documents=documents, revoked_by=by)
+        return group_grant_many(group=group, sources=sources, documents=documents, acting_user=by)
+    return group_revoke_many(group=group, sources=sources, documents=documents, acting_user=by)
 
 
 class DeletionSummary:

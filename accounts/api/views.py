@@ -42,7 +42,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         user: User = request.user  # type: ignore[assignment]
         parent = request.auth if isinstance(request.auth, ApiToken) else None
         try:
-            issued = token_create(user=user, created_by=user, created_with=parent, **given.validated_data)
+            issued = token_create(user=user, acting_user=user, created_with=parent, **given.validated_data)
         except TokenError as exc:
             raise ValidationError({"non_field_errors": [str(exc)]}) from exc
         body = {**TokenSerializer(issued.token).data, "token": issued.secret}

@@ -84,7 +84,7 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
     def create(self, request: Request) -> Response:
         given = SourceSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        source = source_create(created_by=request.user, **given.validated_data)  # type: ignore[arg-type]
+        source = source_create(acting_user=request.user, **given.validated_data)  # type: ignore[arg-type]
         return self._shown(source, status.HTTP_201_CREATED)
 
     @extend_schema(summary="Change a source's name, config, schedule or all-staff visibility")
@@ -92,7 +92,7 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         source = self.get_object()
         given = SourceSerializer(source, data=request.data, partial=True)
         given.is_valid(raise_exception=True)
-        source_update(source=source, changed_by=request.user, **given.validated_data)  # type: ignore[arg-type]
+        source_update(source=source, acting_user=request.user, **given.validated_data)  # type: ignore[arg-type]
         return self._shown(source)
 
     @extend_schema(summary="Delete a source with its documents, chunks and grants")
@@ -171,12 +171,12 @@ class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
     def create(self, request: Request) -> Response:
         given = GrantSerializer(data=request.data, context={"request": request})
         given.is_valid(raise_exception=True)
-        grant = grant_create(granted_by=request.user, **given.validated_data)  # type: ignore[arg-type]
+        grant = grant_create(acting_user=request.user, **given.validated_data)  # type: ignore[arg-type]
         return Response(GrantSerializer(grant).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(summary="Revoke a grant (from the next question on)")
     def destroy(self, request: Request, pk: int) -> Response:
-        grant_revoke(grant=self.get_object(), revoked_by=request.user)
+        grant_revoke(grant=self.get_object(), acting_user=request.user)  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -32,18 +32,21 @@ def source_ensure(
     kind: Source.Kind = Source.Kind.UPLOAD,
     config: dict[str, Any] | None = None,
     visible_to_all_staff: bool = False,
-    created_by: User | None = None,
+    acting_user: User | None = None,
 ) -> Source:
-    """The source called ``name``, created with these settings if it does not exist yet."""
-    source, _ = Source.objects.get_or_create(
+    """The source called ``name``, created with these settings if it does not exist yet (recorded
+    in the access trail if all staff may see it; unlike source_create, no sync is queued)."""
+    source, created = Source.objects.get_or_create(
         name=name,
         defaults={
             "kind": kind,
             "config": config or {},
             "visible_to_all_staff": visible_to_all_staff,
-            "created_by": created_by,
+            "created_by": acting_user,
         },
     )
+    if created and visible_to_all_staff:
+        all_staff_change_record(target=source, acting_user=acting_user)
     return source
 
 
@@ -55,7 +58,7 @@ def source_create(
     config: dict[str, Any],
     visible_to_all_staff: bool = False,
     sync_every_minutes: int | None = None,
-    created_by: User | None = None,
+    acting_user: User | None = None,
 ) -> Source:
     """A new source, recorded in the access trail if all staff may see it, and its first sync queued
     (a source is useless until synced)."""
@@ -65,29 +68,61 @@ def source_create(
         config=config,
         visible_to_all_staff=visible_to_all_staff,
         sync_every_minutes=sync_every_minutes,
-        created_by=created_by,
+        created_by=acting_user,
     )
     if visible_to_all_staff:
-        all_staff_change_record(target=source, changed_by=created_by)
+        all_staff_change_record(target=source, acting_user=acting_user)
     source_sync_later(source_id=source.pk)
     return source
 
 
-SOURCE_SETTINGS = ("name", "config", "sync_every_minutes")
+# The API refuses to change a source's kind (its files would no longer be where it reads them);
+# the admin console has always allowed it.
+SOURCE_SETTINGS = ("name", "kind", "config", "sync_every_minutes")
 
 
 @transaction.atomic
-def source_update(*, source: Source, changed_by: User, **changes: Any) -> Source:
-    """Change a source's name, config, schedule or "all staff" flag (the flag through the access
-    trail, like every change to who may see what)."""
-    settings_changed = [field for field in SOURCE_SETTINGS if field in changes]
-    for field in settings_changed:
-        setattr(source, field, changes[field])
-    if settings_changed:
-        source.save(update_fields=[*settings_changed, "updated_at"])
-    if "visible_to_all_staff" in changes:
-        all_staff_visibility_set(target=source, visible=changes["visible_to_all_staff"], changed_by=changed_by)
+def source_update(*, source: Source, acting_user: User | None, **changes: Any) -> Source:
+    """Change a source's name, kind, config, schedule or "all staff" flag (the flag through the
+    access trail, like every change to who may see what)."""
+    _settings_update(source, SOURCE_SETTINGS, changes, acting_user=acting_user)
     return source
+
+
+@transaction.atomic
+def document_create(
+    *, source: Source, title: str, visible_to_all_staff: bool = False, acting_user: User | None = None
+) -> Document:
+    """A document added by hand (the console's "add document"), recorded if all staff may see it."""
+    document = Document.objects.create(source=source, title=title, visible_to_all_staff=visible_to_all_staff)
+    if visible_to_all_staff:
+        all_staff_change_record(target=document, acting_user=acting_user)
+    return document
+
+
+DOCUMENT_SETTINGS = ("title",)
+
+
+@transaction.atomic
+def document_update(*, document: Document, acting_user: User | None, **changes: Any) -> Document:
+    """Change a document's title or "all staff" flag (the flag through the access trail)."""
+    _settings_update(document, DOCUMENT_SETTINGS, changes, acting_user=acting_user)
+    return document
+
+
+def _settings_update(
+    target: Source | Document, settings_allowed: tuple[str, ...], changes: dict[str, Any], *, acting_user: User | None
+) -> None:
+    unknown = set(changes) - {*settings_allowed, "visible_to_all_staff"}
+    if unknown:  # a field added to a form but not here would otherwise be dropped without a word
+        raise TypeError(f"{type(target).__name__} settings that cannot be changed here: {', '.join(sorted(unknown))}")
+    settings_changed = [field for field in settings_allowed if field in changes]
+    for field in settings_changed:
+        setattr(target, field, changes[field])
+    if settings_changed:
+        target.save(update_fields=[*settings_changed, "updated_at"])
+    if "visible_to_all_staff" in changes:
+        all_staff_visibility_set(target=target, visible=changes["visible_to_all_staff"], acting_user=acting_user)
 
 
 PAUSED = "The source is paused; resume it to sync."

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 
-from accounts.models import Role, User
+from accounts.models import PermissionChange, Role, User
 
 pytestmark = pytest.mark.django_db
 
@@ -33,3 +33,16 @@ def test_running_again_changes_the_role_and_keeps_the_password() -> None:
     erin = User.objects.get(username="erin")
     assert erin.role == Role.KNOWLEDGE_ADMIN and erin.is_staff and erin.is_knowledge_admin
     assert authenticate(username="erin", password=password) == erin
+
+
+def test_what_the_command_changes_is_recorded_as_the_systems_doing() -> None:
+    run("erin", "--group", "hr")  # a new user's role is no change; joining hr is
+    run("erin", "--role", "knowledge_admin", "--group", "hr")
+    run("erin", "--role", "knowledge_admin", "--group", "hr")  # nothing left to change
+    trail = [
+        (c.changed_by, c.changed_by_name, c.action, c.what, c.detail) for c in PermissionChange.objects.order_by("id")
+    ]
+    assert trail == [
+        (None, "system", PermissionChange.Action.MEMBER_ADDED, "group hr", ""),
+        (None, "system", PermissionChange.Action.ROLE_CHANGED, "", "Staff → Knowledge admin"),
+    ]

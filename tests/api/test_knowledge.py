@@ -12,9 +12,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from rest_framework.test import APIClient
 
+from accounts.models import PermissionChange
 from core.rls import acting_as_system
 from knowledge import tasks
-from knowledge.models import Document, Grant, PermissionChange, Source
+from knowledge.models import Document, Grant, Source
 from knowledge.services.ingest import documents_ingest
 from tests.conftest import Corpus, People
 from tests.factories import DocumentFactory, SourceFactory

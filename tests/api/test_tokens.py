@@ -51,7 +51,7 @@ def test_a_token_that_may_no_longer_be_used_gets_a_401_saying_why(people: People
     elif change == "expire":
         ApiToken.objects.filter(pk=issued.token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
     elif change == "deactivate":
-        users_deactivate(users=[people.alice], deactivated_by=people.admin)
+        users_deactivate(users=[people.alice], acting_user=people.admin)
     else:
         secret = secret[:-1] + ("A" if secret[-1] != "A" else "B")
     response = bearer(secret).get("/api/v1/documents")
@@ -66,7 +66,7 @@ def test_the_admin_scope_is_for_knowledge_admins_only(people: People) -> None:
     with pytest.raises(TokenError, match="Unknown scope 'write'"):
         token_create(user=people.admin, name="t", scopes=["write"])
     with pytest.raises(TokenError, match="Only knowledge admins may create tokens for someone else"):
-        token_create(user=people.bob, name="t", scopes=["read"], created_by=people.alice)
+        token_create(user=people.bob, name="t", scopes=["read"], acting_user=people.alice)
     assert token_create(user=people.admin, name="t", scopes=["admin"]).token.scopes == ["admin"]
 
 

@@ -95,7 +95,7 @@ def test_an_admin_connects_a_folder_grants_a_group_and_revokes_it(
     assert "bob" not in who_can_see(console, leave)
     assert titles_found_by(bob, "bob", "annual leave") == []
 
-    console.goto("/admin/knowledge/permissionchange/")
+    console.goto("/admin/accounts/permissionchange/")
     trail = console.locator("#result_list").inner_text()
     assert "Grant added" in trail and "Grant removed" in trail and "group hr" in trail
     screenshot(console, "admin-access-trail")

@@ -10,9 +10,9 @@ import pytest
 from django.db.models import QuerySet
 from django.test import Client, TestCase
 
-from accounts.models import User
+from accounts.models import PermissionChange, User
 from core.rls import acting_as_system
-from knowledge.models import Document, Grant, PermissionChange, Source, SyncRun
+from knowledge.models import Document, Grant, Source, SyncRun
 from knowledge.services.ingest import Outcome, document_ingest
 from knowledge.services.sources import document_upload, source_ensure, source_sync
 from tests.conftest import Corpus, People
@@ -47,7 +47,7 @@ def console_pages(corpus: Corpus, people: People) -> list[str]:
         f"/admin/knowledge/source/{corpus.handbook.pk}/delete/",
         f"/admin/accounts/user/{people.bob.pk}/access/",
         f"/admin/auth/group/{people.hr.pk}/change/",
-        "/admin/knowledge/permissionchange/",
+        "/admin/accounts/permissionchange/",
         "/admin/health/",
     ]
 
@@ -191,9 +191,9 @@ def test_the_trail_cannot_be_edited_or_deleted_from_the_console(people: People, 
         {"action": "revoke_group", "apply": "1", "group": people.hr.pk, "_selected_action": [corpus.handbook.pk]},
     )
     change = changes_by(people.admin).get()
-    assert client.get(f"/admin/knowledge/permissionchange/{change.pk}/delete/").status_code == 403
-    assert client.post(f"/admin/knowledge/permissionchange/{change.pk}/change/", {"who": "nobody"}).status_code == 403
-    assert "group hr" in client.get("/admin/knowledge/permissionchange/").content.decode()
+    assert client.get(f"/admin/accounts/permissionchange/{change.pk}/delete/").status_code == 403
+    assert client.post(f"/admin/accounts/permissionchange/{change.pk}/change/", {"who": "nobody"}).status_code == 403
+    assert "group hr" in client.get("/admin/accounts/permissionchange/").content.decode()
 
 
 def test_deleting_a_source_confirms_with_counts_not_a_list_of_every_chunk(people: People, corpus: Corpus) -> None:
@@ -284,3 +284,53 @@ def test_the_health_dashboard_says_when_the_broker_is_down(people: People, monke
 @pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 def test_the_health_dashboard_lists_a_running_worker(people: People, worker) -> None:  # type: ignore[no-untyped-def]
     wait_for(lambda: "alive: celery@" in signed_in(people.admin).get("/admin/health/").content.decode(), 60, "a ping")
+
+
+NO_GRANT_ROWS = {"grants-TOTAL_FORMS": "0", "grants-INITIAL_FORMS": "0"}
+
+
+def test_a_source_added_in_the_console_goes_through_source_create(
+    people: People, tmp_path: Path, django_capture_on_commit_callbacks
+) -> None:
+    form = {
+        "name": "Leave policies",
+        "kind": "folder",
+        "config": f'{{"path": "{tmp_path}"}}',
+        "visible_to_all_staff": "on",
+        "grants-TOTAL_FORMS": "1",
+        "grants-INITIAL_FORMS": "0",
+        "grants-0-group": people.hr.pk,
+    }
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = signed_in(people.admin).post("/admin/knowledge/source/add/", form, follow=True)
+    assert "was added successfully" in response.content.decode()
+    assert len(queued) == 1  # its first sync, once
+    source = Source.objects.get(name="Leave policies")
+    assert source.created_by == people.admin and source.visible_to_all_staff
+    assert Grant.objects.get(source=source).group == people.hr
+    assert [(c.action, c.who, c.what) for c in changes_by(people.admin)] == [
+        (Action.ALL_STAFF_ON, "all staff", "source 'Leave policies'"),
+        (Action.GRANT_ADDED, "group hr", "source 'Leave policies'"),
+    ]
+
+
+def test_a_source_changed_in_the_console_goes_through_source_update(people: People, corpus: Corpus) -> None:
+    form = {"name": "Notices", "kind": "upload", "config": "{}", **NO_GRANT_ROWS}  # "all staff" unticked
+    response = signed_in(people.admin).post(f"/admin/knowledge/source/{corpus.notices.pk}/change/", form, follow=True)
+    assert "Access changes apply from the next question anyone asks." in response.content.decode()
+    notices = Source.objects.get(pk=corpus.notices.pk)
+    assert notices.name == "Notices" and not notices.visible_to_all_staff
+    assert "Office closed Friday" not in chat_page_of(people.charlie)
+    assert [(c.action, c.what) for c in changes_by(people.admin)] == [(Action.ALL_STAFF_OFF, "source 'Notices'")]
+
+
+def test_a_document_added_in_the_console_goes_through_document_create(people: People, corpus: Corpus) -> None:
+    form = {"title": "Fire drill", "source": corpus.notices.pk, "visible_to_all_staff": "on", **NO_GRANT_ROWS}
+    response = signed_in(people.admin).post("/admin/knowledge/document/add/", form, follow=True)
+    assert "was added successfully" in response.content.decode()
+    with acting_as_system():
+        document = Document.objects.get(title="Fire drill")
+    assert document.source == corpus.notices and document.visible_to_all_staff
+    assert [(c.action, c.what.split(" (")[0]) for c in changes_by(people.admin)] == [
+        (Action.ALL_STAFF_ON, "document 'Fire drill'")
+    ]

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from accounts.models import PermissionChange
 from core.rls import acting_as, acting_as_system
-from knowledge.models import Chunk, Document
+from knowledge.models import Chunk, Document, Source
 from knowledge.selectors import document_list
 from knowledge.services.grants import grant_create
 from knowledge.services.ingest import Outcome
@@ -160,6 +161,15 @@ def test_the_ingest_command_shows_progress_and_grants_the_group(folder: Path, pe
     again = io.StringIO()
     call_command("ingest", str(folder), "--source", "Policies", stdout=again)
     assert "0 ingested, 4 unchanged" in again.getvalue()
+
+
+def test_the_ingest_command_records_making_a_source_visible_to_all_staff(tmp_path: Path, people: People) -> None:
+    for options in ([], ["--all-staff"], ["--all-staff"]):  # the last finds nothing to change
+        call_command("ingest", str(tmp_path), "--source", "Notices", *options, stdout=io.StringIO())
+    with acting_as_system():
+        assert Source.objects.get(name="Notices").visible_to_all_staff
+    trail = [(c.changed_by_name, c.action, c.what) for c in PermissionChange.objects.all()]
+    assert trail == [("system", PermissionChange.Action.ALL_STAFF_ON, "source 'Notices'")]
 
 
 def test_uploads_are_stored_inside_the_source_and_names_cannot_escape_it(settings, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from accounts.services import user_setup
 from core.rls import acting_as_system
 from knowledge.models import Source, SyncRun
 from knowledge.services.grants import grant_create
-from knowledge.services.sources import source_ensure, source_sync, sync_run_ingest_inline
+from knowledge.services.sources import source_ensure, source_sync, source_update, sync_run_ingest_inline
 
 DEMO_DIR = Path(settings.BASE_DIR) / "deploy" / "demo"
 
@@ -82,13 +82,13 @@ def _demo_sources_and_grants() -> list[Source]:
     sources = []
     for demo in DEMO_SOURCES:
         folder = {"path": str(DEMO_DIR / demo.folder), "recursive": True}
-        source = source_ensure(name=demo.name, kind=Source.Kind.FOLDER, config=folder, created_by=admin)
-        source.kind, source.config, source.visible_to_all_staff = Source.Kind.FOLDER, folder, demo.all_staff
-        source.save()
+        source = source_ensure(name=demo.name, kind=Source.Kind.FOLDER, config=folder, acting_user=admin)
+        folder_settings = {"kind": Source.Kind.FOLDER, "config": folder, "visible_to_all_staff": demo.all_staff}
+        source_update(source=source, acting_user=admin, **folder_settings)
         for username in demo.users:
-            grant_create(user=User.objects.get(username=username), source=source, granted_by=admin)
+            grant_create(user=User.objects.get(username=username), source=source, acting_user=admin)
         for group in demo.groups:
-            grant_create(group=Group.objects.get_or_create(name=group)[0], source=source, granted_by=admin)
+            grant_create(group=Group.objects.get_or_create(name=group)[0], source=source, acting_user=admin)
         sources.append(source)
     return sources
 

@@ -15,7 +15,7 @@ from core.rls import acting_as_system
 from knowledge.models import Document, Source, SyncRun
 from knowledge.services.grants import grant_create
 from knowledge.services.ingest import IngestResult, Outcome
-from knowledge.services.sources import source_ensure, source_sync, sync_run_ingest_inline
+from knowledge.services.sources import source_ensure, source_sync, source_update, sync_run_ingest_inline
 
 BAR_WIDTH = 30
 
@@ -51,9 +51,9 @@ class Command(BaseCommand):
         if source.kind != Source.Kind.FOLDER:
             raise CommandError(f'"{name}" is an existing {source.get_kind_display().lower()} source, not a folder')
         if source.config.get("path") != str(path) or (all_staff and not source.visible_to_all_staff):
-            source.config = {**source.config, "path": str(path)}
-            source.visible_to_all_staff = source.visible_to_all_staff or all_staff
-            source.save()
+            config = {**source.config, "path": str(path)}
+            visible = source.visible_to_all_staff or all_staff
+            source_update(source=source, acting_user=None, config=config, visible_to_all_staff=visible)
         return source
 
     def _show_progress(self, document: Document, result: IngestResult) -> None:

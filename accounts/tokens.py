@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db.models import QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import ApiToken, Scope, User
+from core.errors import EnclaveError
+from core.shortcuts import get_visible_or_404
 
 TOKEN_PREFIX = "enc_"  # noqa: S105 - a marker for secret scanners, not a secret
 SHOWN_PREFIX_CHARS = 12  # "enc_" and 8 random characters: enough to tell a user's tokens apart
@@ -25,7 +26,7 @@ SHOWN_PREFIX_CHARS = 12  # "enc_" and 8 random characters: enough to tell a user
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
-class TokenError(ValueError):
+class TokenError(EnclaveError, ValueError):
     """A token that cannot be created as asked; the message is for the person asking."""
 
 
@@ -127,10 +128,7 @@ def token_list(*, fetched_by: User) -> QuerySet[ApiToken]:
 
 
 def access_token_by_id(*, fetched_by: User, token_id: int | str) -> ApiToken:
-    try:
-        return token_list(fetched_by=fetched_by).get(pk=token_id)
-    except (ApiToken.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such token.") from None
+    return get_visible_or_404(token_list(fetched_by=fetched_by), "No such token.", pk=token_id)
 
 
 def token_refusal(token: ApiToken | None, *, now: datetime | None = None) -> str:

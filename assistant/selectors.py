@@ -11,12 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Prefetch, QuerySet
-from django.http import Http404
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
 from assistant.languages import in_language
 from assistant.models import SETTLED_STATUSES, Conversation, Feedback, Message, QuestionLog
+from core.errors import NotFound
+from core.shortcuts import get_visible_or_404
 from knowledge.models import Chunk
 from knowledge.permissions import AnyUser, visibility
 from knowledge.selectors import chunks_by_id
@@ -32,19 +33,13 @@ def conversation_list(*, fetched_by: AnyUser) -> QuerySet[Conversation]:
 
 
 def access_conversation_by_id(*, fetched_by: AnyUser, conversation_id: int | str) -> Conversation:
-    try:
-        return conversation_list(fetched_by=fetched_by).get(pk=conversation_id)
-    except (Conversation.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such conversation.") from None
+    return get_visible_or_404(conversation_list(fetched_by=fetched_by), "No such conversation.", pk=conversation_id)
 
 
 def access_message_by_id(*, fetched_by: AnyUser, message_id: int) -> Message:
-    try:
-        return Message.objects.select_related("conversation").get(
-            pk=message_id, conversation__owner_id=fetched_by.pk if fetched_by.is_authenticated else None
-        )
-    except (Message.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such message.") from None
+    owner_id = fetched_by.pk if fetched_by.is_authenticated else None
+    messages = Message.objects.select_related("conversation").filter(conversation__owner_id=owner_id)
+    return get_visible_or_404(messages, "No such message.", pk=message_id)
 
 
 @dataclass(frozen=True)
@@ -76,7 +71,7 @@ def message_list(*, fetched_by: User, conversation: Conversation) -> list[ShownM
     """The conversation's messages as its owner may see them today (one query for citations and
     one for the visible chunks, however long the conversation)."""
     if conversation.owner_id != fetched_by.pk:
-        raise Http404("No such conversation.")
+        raise NotFound("No such conversation.")
     return _shown_messages(fetched_by, conversation.messages.all())
 
 
@@ -95,7 +90,7 @@ def answer_shown(*, fetched_by: User, message: Message) -> ShownMessage:
     """One message as its owner may see it today (the page re-renders an answer when it finishes)."""
     shown = _shown_messages(fetched_by, Message.objects.filter(pk=message.pk, conversation__owner_id=fetched_by.pk))
     if not shown:
-        raise Http404("No such message.")
+        raise NotFound("No such message.")
     return shown[0]
 
 
@@ -104,7 +99,7 @@ def citation_shown(*, fetched_by: User, message: Message, number: int) -> ShownC
     citations = answer_shown(fetched_by=fetched_by, message=message).citations
     citation = next((c for c in citations if c.number == number), None)
     if citation is None:
-        raise Http404("No such citation.")
+        raise NotFound("No such citation.")
     return citation
 
 

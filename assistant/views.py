@@ -1,6 +1,7 @@
 """The assistant's web endpoints: ask, stream the answer (server-sent events), stop, feedback.
 
-Views stay thin: parse, call one selector or service, render. The answer stream runs after the
+Views stay thin: parse, call one selector or service, render; a service's refusal (an EnclaveError)
+is answered by ``json_errors`` as ``{"error", "code"}`` with its status. The answer stream runs after the
 view has returned (and after the request's transaction has ended); every read it makes opens its
 own ``acting_as`` block (chunk_search does), so nothing in it can see more than the asker.
 """
@@ -18,7 +19,6 @@ from django.views.decorators.http import require_GET, require_POST
 from assistant.selectors import access_conversation_by_id, access_message_by_id, answer_shown
 from assistant.services.answering import Answer, Event, Passage
 from assistant.services.conversations import (
-    QuestionError,
     answer_events,
     answer_stop,
     conversation_create,
@@ -26,11 +26,13 @@ from assistant.services.conversations import (
     question_submit,
 )
 from assistant.services.generation import GenerationError
+from core.pages import json_errors
 from core.streaming import streaming_response
 
 
 @login_required
 @require_POST
+@json_errors
 def ask(request: HttpRequest) -> JsonResponse:
     """Start an answer: {"question", "conversation"?} -> {"conversation", "message", "stream"}."""
     conversation_id = request.POST.get("conversation")
@@ -38,11 +40,8 @@ def ask(request: HttpRequest) -> JsonResponse:
         conversation = access_conversation_by_id(fetched_by=request.user, conversation_id=conversation_id)
     else:
         conversation = conversation_create(owner=request.user)  # type: ignore[arg-type]
-    try:
-        question = request.POST.get("question", "")
-        message = question_submit(conversation=conversation, asked_by=request.user, text=question)  # type: ignore[arg-type]
-    except QuestionError as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+    question = request.POST.get("question", "")
+    message = question_submit(conversation=conversation, asked_by=request.user, text=question)  # type: ignore[arg-type]
     return JsonResponse(
         {"conversation": conversation.pk, "message": message.pk, "stream": f"/chat/answers/{message.pk}/stream"}
     )
@@ -50,14 +49,11 @@ def ask(request: HttpRequest) -> JsonResponse:
 
 @login_required
 @require_GET
+@json_errors
 def answer_stream_view(request: HttpRequest, message_id: int) -> HttpResponseBase:
     message = access_message_by_id(fetched_by=request.user, message_id=message_id)
-    try:
-        events = answer_events(message=message, asked_by=request.user)  # type: ignore[arg-type]
-        stream = sse_stream(events)
-    except QuestionError as exc:
-        return JsonResponse({"error": str(exc)}, status=409)
-    response = streaming_response(request, stream, content_type="text/event-stream")
+    events = answer_events(message=message, asked_by=request.user)  # type: ignore[arg-type]
+    response = streaming_response(request, sse_stream(events), content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx would otherwise hold the tokens back
     return response
@@ -65,6 +61,7 @@ def answer_stream_view(request: HttpRequest, message_id: int) -> HttpResponseBas
 
 @login_required
 @require_POST
+@json_errors
 def answer_stop_view(request: HttpRequest, message_id: int) -> JsonResponse:
     answer_stop(message=access_message_by_id(fetched_by=request.user, message_id=message_id))
     return JsonResponse({"stopping": True})
@@ -72,18 +69,24 @@ def answer_stop_view(request: HttpRequest, message_id: int) -> JsonResponse:
 
 @login_required
 @require_POST
+@json_errors
 def feedback_view(request: HttpRequest, message_id: int) -> HttpResponse:
     """Thumbs up or down; the page (htmx) gets its feedback buttons back, showing the choice."""
     message = access_message_by_id(fetched_by=request.user, message_id=message_id)
-    try:
-        rating = int(request.POST.get("rating", "0"))
-        feedback_give(message=message, given_by=request.user, rating=rating, comment=request.POST.get("comment", ""))  # type: ignore[arg-type]
-    except (QuestionError, ValueError) as exc:
-        return JsonResponse({"error": str(exc)}, status=400)
+    rating = _whole_number(request.POST.get("rating", "0"))
+    feedback_give(message=message, given_by=request.user, rating=rating, comment=request.POST.get("comment", ""))  # type: ignore[arg-type]
     if request.headers.get("HX-Request"):
         shown = answer_shown(fetched_by=request.user, message=message)  # type: ignore[arg-type]
         return render(request, "assistant/_feedback.html", {"shown": shown})
     return JsonResponse({"rating": rating})
+
+
+def _whole_number(value: str) -> int:
+    """The form's number; anything else is 0, which feedback_give refuses in words."""
+    try:
+        return int(value)
+    except ValueError:
+        return 0
 
 
 def sse_stream(events: Iterator[Event]) -> Iterator[str]:

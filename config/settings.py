@@ -275,7 +275,7 @@ REST_FRAMEWORK = {
     # ?format= is a filter of documents and search results here, not a choice of renderer.
     "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_PAGINATION_CLASS": "core.api.policies.Pagination",
-    "DEFAULT_FILTER_BACKENDS": ["rest_framework.filters.OrderingFilter"],
+    "DEFAULT_FILTER_BACKENDS": ["core.api.filters.FilterBackend", "rest_framework.filters.OrderingFilter"],
     "EXCEPTION_HANDLER": "core.api.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.ApiSchema",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",

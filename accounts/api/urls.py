@@ -1,9 +1,12 @@
 from django.urls import path
 
 from accounts.api.views import MeView, TokenViewSet
+from core.api.routers import ApiRouter
+
+router = ApiRouter()
+router.register("tokens", TokenViewSet, basename="api-token")
 
 urlpatterns = [
     path("me", MeView.as_view(), name="api-me"),
-    path("tokens", TokenViewSet.as_view({"get": "list", "post": "create"}), name="api-tokens"),
-    path("tokens/<int:pk>", TokenViewSet.as_view({"get": "retrieve", "delete": "destroy"}), name="api-token"),
+    *router.urls,
 ]

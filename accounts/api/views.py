@@ -5,13 +5,12 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.serializers import IssuedTokenSerializer, MeSerializer, TokenCreateSerializer, TokenSerializer
 from accounts.models import ApiToken, User
-from accounts.tokens import TokenError, access_token_by_id, token_create, token_list, token_revoke
+from accounts.tokens import access_token_by_id, token_create, token_list, token_revoke
 from core.api.base import ApiView, ApiViewSet
 
 
@@ -41,10 +40,7 @@ class TokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet)
         given.is_valid(raise_exception=True)
         user: User = request.user  # type: ignore[assignment]
         parent = request.auth if isinstance(request.auth, ApiToken) else None
-        try:
-            issued = token_create(user=user, acting_user=user, created_with=parent, **given.validated_data)
-        except TokenError as exc:
-            raise ValidationError({"non_field_errors": [str(exc)]}) from exc
+        issued = token_create(user=user, acting_user=user, created_with=parent, **given.validated_data)
         body = {**TokenSerializer(issued.token).data, "token": issued.secret}
         return Response(body, status=status.HTTP_201_CREATED)
 

@@ -88,10 +88,6 @@ class ConversationSerializer(StrictTypes, serializers.ModelSerializer[Conversati
         return f"/api/v1/conversations/{conversation.pk}/messages"
 
 
-class ConversationFilterSerializer(serializers.Serializer):
-    q = serializers.CharField(required=False, allow_blank=True, max_length=200, help_text="Words in the title")
-
-
 class FeedbackSerializer(StrictTypes, serializers.Serializer):
     rating = serializers.ChoiceField(choices=Feedback.Rating.choices, help_text="1 helpful, -1 not helpful")
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")

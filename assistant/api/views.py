@@ -17,14 +17,15 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.models import Scope, User
+from assistant.api.filters import ConversationFilterSet
 from assistant.api.serializers import (
     AskSerializer,
-    ConversationFilterSerializer,
     ConversationSerializer,
     FeedbackSerializer,
     MessageSerializer,
@@ -40,7 +41,6 @@ from assistant.selectors import (
 )
 from assistant.services.answering import Event
 from assistant.services.conversations import (
-    QuestionError,
     answer_events,
     answer_stop,
     conversation_create,
@@ -53,6 +53,7 @@ from assistant.services.generation import GenerationError
 from assistant.views import sse_stream
 from core.api.base import ApiView, ApiViewSet
 from core.api.policies import AskRateThrottle, TokenRateThrottle
+from core.errors import about_field
 from core.rls import acting_as
 from core.streaming import streaming_response
 
@@ -98,12 +99,10 @@ class AskBase(ApiView):
                 if conversation_id
                 else conversation_create(owner=user)
             )
-            try:
+            with about_field("question"):
                 message = question_submit(
                     conversation=conversation, asked_by=user, text=given.validated_data["question"]
                 )
-            except QuestionError as exc:
-                raise serializers.ValidationError({"question": [str(exc)]}) from exc
             return message, answer_events(message=message, asked_by=user, channel="api")
 
 
@@ -140,21 +139,18 @@ class AskStreamView(AskBase):
         return response
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[ConversationFilterSerializer], summary="Your conversations, latest first")
-)
+@extend_schema_view(list=extend_schema(summary="Your conversations, latest first"))
 class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     """Your own conversations; anyone else's is a 404."""
 
     required_scope = Scope.ASK
     serializer_class = ConversationSerializer
+    filterset_class = ConversationFilterSet
     ordering_fields = ["updated_at", "created_at", "title"]
     ordering = ["-updated_at", "-id"]
 
     def get_queryset(self) -> QuerySet[Conversation]:
-        given = self.query_params_of(ConversationFilterSerializer) if self.action == "list" else {}
-        conversations = conversation_list(fetched_by=self.request.user)
-        return conversations.filter(title__icontains=given["q"]) if given.get("q") else conversations
+        return conversation_list(fetched_by=self.request.user)
 
     def get_object(self) -> Conversation:
         return access_conversation_by_id(fetched_by=self.request.user, conversation_id=self.kwargs["pk"])
@@ -174,6 +170,7 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiV
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(responses=MessageSerializer(many=True), summary="A conversation's questions and answers")
+    @action(detail=True, methods=["get"], filter_backends=[])  # paged, but neither filtered nor ordered
     def messages(self, request: Request, pk: int) -> Response:
         shown = message_list(fetched_by=request.user, conversation=self.get_object())  # type: ignore[arg-type]
         page = self.paginate_queryset(shown)  # type: ignore[arg-type]
@@ -193,17 +190,16 @@ class MessageViewSet(ApiViewSet):
         return Response(MessageSerializer(shown).data)
 
     @extend_schema(request=FeedbackSerializer, responses=FeedbackSerializer, summary="Rate an answer")
+    @action(detail=True, methods=["post"])
     def feedback(self, request: Request, pk: int) -> Response:
         message = self.get_object()
         given = FeedbackSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        try:
-            feedback = feedback_give(message=message, given_by=request.user, **given.validated_data)  # type: ignore[arg-type]
-        except QuestionError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
+        feedback = feedback_give(message=message, given_by=request.user, **given.validated_data)  # type: ignore[arg-type]
         return Response(FeedbackSerializer(feedback).data)
 
     @extend_schema(request=None, responses={202: StopSerializer}, summary="Stop an answer being generated")
+    @action(detail=True, methods=["post"])
     def stop(self, request: Request, pk: int) -> Response:
         message = self.get_object()
         answer_stop(message=message)

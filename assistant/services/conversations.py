@@ -21,6 +21,7 @@ from assistant.languages import in_language
 from assistant.models import FINISHED_STATUSES, Citation, Conversation, Feedback, Message, QuestionLog
 from assistant.services.answering import Answer, Event, Turn, Verdict, answer_stream, question_language
 from assistant.services.generation import GenerationError
+from core.errors import EnclaveError
 from core.metrics import ANSWER_SECONDS, ANSWERS, FIRST_TOKEN_SECONDS
 
 MAX_QUESTION_CHARS = 4000
@@ -37,8 +38,15 @@ STATUS_OF_VERDICT = {
 }
 
 
-class QuestionError(ValueError):
-    """A question that cannot be asked; the message is for the asker."""
+class QuestionError(EnclaveError, ValueError):
+    """A question that cannot be asked (or rated); the message is for the asker."""
+
+
+class AnswerNotWaiting(QuestionError):
+    """The answer is already being generated, or finished: it can be streamed only once."""
+
+    code = "conflict"
+    http_status = 409
 
 
 def conversation_create(*, owner: User, title: str = "") -> Conversation:
@@ -89,7 +97,7 @@ def answer_events(*, message: Message, asked_by: User, channel: str = "page") ->
         status=Message.Status.GENERATING
     )
     if not claimed:
-        raise QuestionError("This answer is already being generated.")
+        raise AnswerNotWaiting("This answer is already being generated.")
     message.status = Message.Status.GENERATING
     return _answer_events(message, asked_by, channel, question, history)
 
@@ -123,7 +131,7 @@ def _question_and_history(message: Message) -> tuple[str, list[Turn]]:
     """The question this answer replies to, and the finished exchanges before it."""
     earlier = list(message.conversation.messages.filter(id__lt=message.id).order_by("id"))
     if not earlier or earlier[-1].role != Message.Role.USER or message.status != Message.Status.PENDING:
-        raise QuestionError("This answer is not waiting to be generated.")
+        raise AnswerNotWaiting("This answer is not waiting to be generated.")
     turns = [
         # An answer that was replaced by passages is not the model's to build on; its question
         # still says what the conversation is about.

@@ -20,12 +20,16 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from assistant.services.model_files import model_path
+from core.errors import EnclaveError
 
 Messages = list[dict[str, str]]  # [{"role": "system" | "user" | "assistant", "content": ...}]
 
 
-class GenerationError(Exception):
+class GenerationError(EnclaveError):
     """The model could not produce an answer (missing file, server down); the message is for people."""
+
+    code = "generation_failed"
+    http_status = 503
 
 
 class Generator(Protocol):

@@ -92,4 +92,4 @@ class ApiGenericView(CallerViewMixin, GenericAPIView):
 
 
 class ApiViewSet(CallerViewMixin, GenericViewSet):
-    pass
+    lookup_value_converter = "int"  # ids are numbers: ApiRouter routes <int:pk>

@@ -3,7 +3,8 @@
     {"code": "not_found", "message": "No such document.", "fields": {}}
 
 ``code`` is stable for programs, ``message`` is for people, and ``fields`` maps each invalid field to
-what is wrong with it (``"scopes.0"`` for the first item of a list).
+what is wrong with it (``"scopes.0"`` for the first item of a list). A domain error (core/errors.py)
+is answered here, in one place, with its own code, message and status.
 """
 
 from __future__ import annotations
@@ -16,7 +17,9 @@ from django.views.decorators.common import no_append_slash
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
-from rest_framework.views import exception_handler
+from rest_framework.views import exception_handler, set_rollback
+
+from core.errors import EnclaveError
 
 
 class RequestTooLarge(exceptions.APIException):
@@ -43,6 +46,9 @@ def error_body(code: str, message: str, fields: dict[str, list[str]] | None = No
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler (status, WWW-Authenticate, Retry-After) with the body in the one format."""
+    if isinstance(exc, EnclaveError):
+        set_rollback()  # as DRF does for its own errors: nothing the refused request wrote is kept
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.http_status)
     exc = _as_api_exception(exc)
     response = exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -17,9 +19,10 @@ from accounts.api.permissions import KnowledgeAdminOnly
 from accounts.models import Scope
 from core.api.base import ApiView, ApiViewSet
 from core.api.errors import Conflict, ErrorSerializer, RequestTooLarge
+from core.errors import about_field
+from knowledge.api.filters import GrantFilterSet
 from knowledge.api.serializers import (
     DocumentSerializer,
-    GrantFilterSerializer,
     GrantSerializer,
     IngestionSerializer,
     SourceSerializer,
@@ -27,10 +30,8 @@ from knowledge.api.serializers import (
     UploadSerializer,
 )
 from knowledge.models import Grant, Source
-from knowledge.parsing import BadDocument
 from knowledge.selectors import source_list_with_sync_progress, sync_progress_of
 from knowledge.selectors.manage import (
-    GrantFilters,
     access_grant_by_id,
     access_source_by_id,
     document_status_counts,
@@ -101,6 +102,7 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={202: QueuedSerializer, 409: ErrorSerializer}, summary="Sync a source now")
+    @action(detail=True, methods=["post"])
     def sync(self, request: Request, pk: int) -> Response:
         source = self.get_object()
         if source.paused:
@@ -110,18 +112,21 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         return Response(body, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(request=None, responses=SourceSerializer, summary="Pause syncing and ingestion")
+    @action(detail=True, methods=["post"])
     def pause(self, request: Request, pk: int) -> Response:
         source = self.get_object()
         source_pause(source=source)
         return self._shown(source)
 
     @extend_schema(request=None, responses=SourceSerializer, summary="Resume (and sync)")
+    @action(detail=True, methods=["post"])
     def resume(self, request: Request, pk: int) -> Response:
         source = self.get_object()
         source_resume(source=source)
         return self._shown(source)
 
     @extend_schema(responses=SourceStatusSerializer, summary="Sync progress and documents by status")
+    @action(detail=True, methods=["get"], url_path="status")
     def sync_status(self, request: Request, pk: int) -> Response:
         source = self.get_object()
         body: dict[str, Any] = {
@@ -137,6 +142,7 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         responses={201: DocumentSerializer},
         summary="Upload a file into an upload source (queued for ingestion)",
     )
+    @action(detail=True, methods=["post"], url_path="documents", parser_classes=[MultiPartParser])
     def upload(self, request: Request, pk: int) -> Response:
         source = self.get_object()
         given = UploadSerializer(data=request.data)
@@ -145,24 +151,22 @@ class SourceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.Des
         if upload.size > settings.ENCLAVE_MAX_FILE_BYTES:
             limit = settings.ENCLAVE_MAX_FILE_BYTES
             raise RequestTooLarge(f"{upload.name} is {upload.size:,} bytes; files may be at most {limit:,} bytes.")
-        try:
+        with about_field("file"):
             document = document_upload(source=source, filename=upload.name or "", data=upload.read())
-        except BadDocument as exc:
-            raise serializers.ValidationError({"file": [str(exc)]}) from exc
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(list=extend_schema(parameters=[GrantFilterSerializer], summary="Grants, newest first"))
+@extend_schema_view(list=extend_schema(summary="Grants, newest first"))
 class GrantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     required_scope = Scope.ADMIN
     permission_classes = ADMIN_PERMISSIONS
     serializer_class = GrantSerializer
+    filterset_class = GrantFilterSet
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
 
     def get_queryset(self) -> QuerySet[Grant]:
-        given = self.query_params_of(GrantFilterSerializer) if self.action == "list" else {}
-        return grant_list(fetched_by=self.request.user, filters=GrantFilters(**given))
+        return grant_list(fetched_by=self.request.user)
 
     def get_object(self) -> Grant:
         return access_grant_by_id(fetched_by=self.request.user, grant_id=self.kwargs["pk"])

@@ -96,19 +96,6 @@ class DocumentSerializer(serializers.ModelSerializer[Document]):
         return reverse("api-document-download", args=[document.pk])
 
 
-class DocumentFilterSerializer(serializers.Serializer):
-    """Query parameters; validated, they are the selector's DocumentFilters."""
-
-    source = serializers.IntegerField(
-        required=False, min_value=1, source="source_id", help_text="Only this source's documents"
-    )
-    status = serializers.ChoiceField(choices=Document.Status.choices, required=False, allow_blank=True)
-    format = serializers.CharField(required=False, allow_blank=True, max_length=16, help_text="pdf, md, docx, ...")
-    q = serializers.CharField(
-        required=False, allow_blank=True, max_length=200, source="title_contains", help_text="Words in the title"
-    )
-
-
 class ViewerSerializer(serializers.Serializer):
     user_id = serializers.IntegerField()
     username = serializers.CharField()
@@ -281,16 +268,3 @@ class GrantSerializer(StrictTypes, serializers.ModelSerializer[Grant]):
         if bool(data.get("source")) == bool(data.get("document")):
             raise serializers.ValidationError("Give exactly one of source or document (an id).")
         return data
-
-
-class GrantFilterSerializer(serializers.Serializer):
-    """Query parameters; validated, they are the selector's GrantFilters."""
-
-    source = serializers.IntegerField(required=False, min_value=1, source="source_id")
-    document = serializers.IntegerField(required=False, min_value=1, source="document_id")
-    user = serializers.CharField(
-        required=False, allow_blank=True, max_length=150, source="username", help_text="A username"
-    )
-    group = serializers.CharField(
-        required=False, allow_blank=True, max_length=150, source="group_name", help_text="A group name"
-    )

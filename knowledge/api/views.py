@@ -13,18 +13,17 @@ from rest_framework.response import Response
 from accounts.api.permissions import KnowledgeAdminOnly
 from accounts.models import Scope
 from core.api.base import ApiView, ApiViewSet
+from knowledge.api.filters import DocumentFilterSet
 from knowledge.api.serializers import (
     AudienceSerializer,
-    DocumentFilterSerializer,
     DocumentSerializer,
     SearchQuerySerializer,
     SearchResultSerializer,
 )
 from knowledge.models import Document
 from knowledge.querysets import DocumentQuerySet
-from knowledge.selectors import access_document_by_id, document_original
+from knowledge.selectors import access_document_by_id, document_list, document_original
 from knowledge.selectors.access import document_audience
-from knowledge.selectors.manage import DocumentFilters, document_list_filtered
 from knowledge.selectors.search import SearchFilters, chunk_search
 from knowledge.views import original_response
 
@@ -46,18 +45,18 @@ class SearchView(ApiView):
 
 
 @extend_schema_view(
-    list=extend_schema(parameters=[DocumentFilterSerializer], summary="The documents you may see"),
+    list=extend_schema(summary="The documents you may see"),
     retrieve=extend_schema(summary="One document you may see"),
 )
 class DocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViewSet):
     required_scope = Scope.READ
     serializer_class = DocumentSerializer
+    filterset_class = DocumentFilterSet
     ordering_fields = ["title", "created_at", "ingested_at", "size_bytes"]
     ordering = ["title", "id"]
 
     def get_queryset(self) -> DocumentQuerySet:
-        given = self.query_params_of(DocumentFilterSerializer) if self.action == "list" else {}
-        return document_list_filtered(fetched_by=self.request.user, filters=DocumentFilters(**given))
+        return document_list(fetched_by=self.request.user)
 
     def get_object(self) -> Document:
         return access_document_by_id(fetched_by=self.request.user, document_id=self.kwargs["pk"])

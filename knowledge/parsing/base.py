@@ -16,9 +16,14 @@ from typing import Any
 
 import charset_normalizer
 
+from core.errors import EnclaveError
 
-class BadDocument(Exception):
+
+class BadDocument(EnclaveError):
     """A document that cannot be ingested. ``str(exc)`` is the reason shown to admins, in words."""
+
+    code = "invalid"  # an upload that cannot be taken is invalid input (the API's 400)
+    http_status = 400
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from django.http import Http404
-
 from core.rls import acting_as
+from core.shortcuts import get_visible_or_404
 from knowledge.models import Chunk, Document, Source
 from knowledge.permissions import AnyUser, visibility
 from knowledge.querysets import DocumentQuerySet
@@ -22,11 +21,8 @@ def document_list(*, fetched_by: AnyUser, source: Source | None = None) -> Docum
 
 
 def access_document_by_id(*, fetched_by: AnyUser, document_id: int) -> Document:
-    """The document, or Http404 for one that is missing *or* hidden: outsiders cannot tell them apart."""
-    try:
-        return document_list(fetched_by=fetched_by).get(pk=document_id)
-    except (Document.DoesNotExist, ValueError, TypeError):
-        raise Http404("No such document.") from None
+    """The document, or NotFound for one that is missing *or* hidden: outsiders cannot tell them apart."""
+    return get_visible_or_404(document_list(fetched_by=fetched_by), "No such document.", pk=document_id)
 
 
 @dataclass(frozen=True)
@@ -38,7 +34,7 @@ class Original:
 
 
 def document_original(*, fetched_by: AnyUser, document_id: int) -> Original:
-    """The original of a document the user may see (Http404 otherwise, as for a missing one).
+    """The original of a document the user may see (NotFound otherwise, as for a missing one).
 
     Folder and upload sources serve their file while it is still on disk and inside the source's
     folder (a symlink pointing elsewhere is not followed out); a web page source links to the page.

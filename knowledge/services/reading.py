@@ -13,12 +13,16 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
+from core.errors import EnclaveError
 from knowledge.models import Source
 from knowledge.parsing import BadDocument
 
 
-class SourceUnavailable(Exception):
+class SourceUnavailable(EnclaveError):
     """The source as a whole cannot be listed (a folder gone, no pages configured). Shown to admins."""
+
+    code = "source_unavailable"
+    http_status = 409  # the source's state (its folder, its configuration) is what stands in the way
 
 
 @dataclass(frozen=True)

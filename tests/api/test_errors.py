@@ -6,8 +6,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
+from assistant.models import Conversation, Message
 from tests.conftest import People
 
 pytestmark = pytest.mark.django_db
@@ -90,3 +92,17 @@ def test_a_signed_in_session_must_send_the_csrf_token_for_writes(people: People)
     assert session.get("/api/v1/me").status_code == 200
     response = session.post("/api/v1/tokens", {"name": "x", "scopes": ["read"]}, format="json")
     assert response.status_code == 403 and response.json()["message"].startswith("CSRF Failed")
+
+
+def test_the_page_and_the_api_refuse_in_the_same_words_with_the_same_code(
+    people: People, api: Callable[..., APIClient]
+) -> None:
+    conversation = Conversation.objects.create(owner=people.alice, title="leave")
+    question = Message.objects.create(conversation=conversation, role=Message.Role.USER, text="Leave?")
+    over_api = api(people.alice).post(f"/api/v1/messages/{question.pk}/feedback", {"rating": 1}, format="json")
+    page = Client()
+    page.force_login(people.alice)
+    on_page = page.post(f"/chat/answers/{question.pk}/feedback", {"rating": "1"})
+    assert over_api.status_code == on_page.status_code == 400
+    assert over_api.json() == {"code": "invalid", "message": "Feedback is given on answers.", "fields": {}}
+    assert on_page.json() == {"error": "Feedback is given on answers.", "code": "invalid"}

@@ -88,6 +88,40 @@ def test_documents_are_filtered_ordered_and_paged(
     assert alice.get("/api/v1/documents", {"status": "lost"}).json()["fields"]["status"]
 
 
+def test_a_filter_only_narrows_what_the_caller_may_see(
+    people: People, corpus: Corpus, api: Callable[..., APIClient]
+) -> None:
+    charlie, alice = api(people.charlie), api(people.alice)
+    assert charlie.get("/api/v1/documents", {"source": corpus.handbook.pk}).json()["count"] == 0
+    assert charlie.get("/api/v1/documents", {"q": "salary"}).json()["count"] == 0
+    assert alice.get("/api/v1/documents", {"q": "salary"}).json()["count"] == 1
+    assert alice.get("/api/v1/documents", {"q": "", "status": "", "format": ""}).json()["count"] == 3  # blank: any
+
+
+@pytest.mark.parametrize(
+    ("url", "query"),
+    [
+        ("/api/v1/documents", {"source": ""}),
+        ("/api/v1/documents", {"source": "1.5"}),
+        ("/api/v1/documents", {"source": 0}),
+        ("/api/v1/documents", {"format": "x" * 17}),
+        ("/api/v1/documents", {"q": "x" * 201}),
+        ("/api/v1/grants", {"document": "memo"}),
+        ("/api/v1/grants", {"user": "x" * 151}),
+        ("/api/v1/conversations", {"q": "x" * 201}),
+    ],
+)
+def test_a_malformed_filter_is_a_400_naming_the_parameter(
+    people: People, api: Callable[..., APIClient], url: str, query: dict[str, Any]
+) -> None:
+    response = api(people.admin).get(url, query)
+    [name] = query
+    assert response.status_code == 400
+    assert response.json()["message"] == f"Some fields are not valid: {name}." and list(response.json()["fields"]) == [
+        name
+    ]
+
+
 def test_a_web_page_document_downloads_as_a_redirect_to_the_page(people: People, api: Callable[..., APIClient]) -> None:
     with acting_as_system():
         source = SourceFactory.create(kind=Source.Kind.URL, visible_to_all_staff=True)
@@ -200,6 +234,7 @@ def test_uploads_that_cannot_be_taken_are_refused_with_the_reason(
         f"/api/v1/sources/{folder['id']}/documents", {"file": SimpleUploadedFile("a.txt", b"a")}, format="multipart"
     )
     assert into_folder.status_code == 400 and "not an upload source" in into_folder.json()["fields"]["file"][0]
+    assert into_folder.json()["message"] == into_folder.json()["fields"]["file"][0]  # the reason, not "invalid"
     hidden = admin.post(
         f"/api/v1/sources/{corpus.handbook.pk}/documents",
         {"file": SimpleUploadedFile(".env", b"a")},

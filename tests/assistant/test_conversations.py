@@ -171,7 +171,7 @@ def test_outsiders_get_404_for_someone_elses_conversation_and_answers(people: Pe
 
 def test_a_bad_question_gets_a_clear_400(people: People) -> None:
     bob = signed_in(people.bob)
-    assert bob.post("/chat/ask", {"question": "   "}).json() == {"error": "The question is empty."}
+    assert bob.post("/chat/ask", {"question": "   "}).json() == {"error": "The question is empty.", "code": "invalid"}
     too_long = bob.post("/chat/ask", {"question": "x" * 5000})
     assert too_long.status_code == 400 and "too long" in too_long.json()["error"]
 

@@ -48,7 +48,7 @@ def titles_found_by(page: Page, username: str, query: str) -> list[str]:
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
-    response = page.request.get(f"/search?q={query}")
+    response = page.request.get(f"/api/v1/search?q={query}")
     assert response.ok, response.text()
     return sorted({hit["title"] for hit in response.json()["results"]})
 

@@ -93,16 +93,18 @@ def test_why_a_user_can_or_cannot_see_a_document(people: People, demo: dict[str,
 
 
 def test_the_search_endpoint_answers_signed_in_users_only(people: People, demo: dict[str, Source]) -> None:
-    assert Client().get("/search", {"q": "leave"}).status_code == 401
+    """/api/v1/search with the page's session, as with a token (it replaced the page's own /search)."""
+    assert Client().get("/api/v1/search", {"q": "leave"}).status_code == 401
     client = Client()
     client.force_login(people.charlie)
-    results = client.get("/search", {"q": "annual leave days"}).json()["results"]
+    results = client.get("/api/v1/search", {"q": "annual leave days"}).json()["results"]
     assert results and {r["source"] for r in results} == {"company"}
-    assert client.get("/search", {"q": ""}).status_code == 400
-    assert client.get("/search", {"q": "leave", "k": "many"}).status_code == 400
+    assert client.get("/api/v1/search", {"q": ""}).status_code == 400
+    assert client.get("/api/v1/search", {"q": "leave", "k": "many"}).status_code == 400
     client.force_login(people.bob)
-    first = client.get("/search", {"q": "annual leave days", "k": "3"}).json()["results"][0]
+    first = client.get("/api/v1/search", {"q": "annual leave days", "k": "3"}).json()["results"][0]
     assert (first["title"], first["section"]) == ("Leave policy", "Leave policy > Annual leave")
+    assert client.get("/search", {"q": "annual leave days"}).status_code == 404  # retired
 
 
 def test_keyword_ranking_weighs_rare_words_above_repeated_common_ones(people: People) -> None:

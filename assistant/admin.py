@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin
-from django.db.models import Func, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from accounts.admin_access import KnowledgeAdminOnly
 from assistant.models import Feedback, QuestionLog
+from assistant.selectors import retrieved_document_ids
 from knowledge.selectors import document_list
 
 CSV_COLUMNS = [
@@ -52,9 +53,7 @@ class RetrievedDocumentFilter(admin.SimpleListFilter):
     parameter_name = "document"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        in_log = QuestionLog.objects.annotate(document=Func("retrieved_document_ids", function="unnest")).values(
-            "document"
-        )
+        in_log = retrieved_document_ids(fetched_by=request.user)
         documents = document_list(fetched_by=request.user).filter(pk__in=in_log).order_by("title")
         return [(str(pk), title) for pk, title in documents.values_list("pk", "title")[:DOCUMENTS_IN_FILTER]]
 

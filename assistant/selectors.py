@@ -9,8 +9,10 @@ since it was written from that passage.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Func, Prefetch, QuerySet
 from django.utils.translation import gettext_noop
 
 from accounts.models import User
@@ -122,3 +124,14 @@ def _shown(message: Message, visible: dict[int, Chunk]) -> ShownMessage:
 def question_log_list(*, fetched_by: AnyUser) -> QuerySet[QuestionLog]:
     """The audit trail, for knowledge admins only (everyone else gets an empty list)."""
     return visibility.admin_only(QuestionLog.objects.all(), fetched_by)
+
+
+def retrieved_document_ids(*, fetched_by: AnyUser) -> QuerySet[Any]:
+    """The ids of the documents retrieved for any logged question, as a subquery (admins only)."""
+    logged = visibility.admin_only(QuestionLog.objects.all(), fetched_by)
+    return logged.annotate(document=Func("retrieved_document_ids", function="unnest")).values("document")
+
+
+def question_count_since(*, fetched_by: AnyUser, since: datetime) -> int:
+    """How many questions were asked from ``since`` on (admins only; others count none)."""
+    return visibility.admin_only(QuestionLog.objects.filter(asked_at__gte=since), fetched_by).count()

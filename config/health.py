@@ -12,7 +12,8 @@ from django.db import DatabaseError
 from django.utils import timezone
 from kombu.exceptions import ChannelError
 
-from assistant.models import QuestionLog
+from assistant.selectors import question_count_since
+from core.types import AnyUser
 
 PING_SECONDS = 1.0
 
@@ -86,8 +87,8 @@ def database_probe() -> Probe:
     return Probe(True, f"PostgreSQL with pgvector {version}")
 
 
-def questions_last_day() -> int:
-    return QuestionLog.objects.filter(asked_at__gte=timezone.now() - timedelta(days=1)).count()
+def questions_last_day(*, fetched_by: AnyUser) -> int:
+    return question_count_since(fetched_by=fetched_by, since=timezone.now() - timedelta(days=1))
 
 
 def models_probe() -> list[Probe]:

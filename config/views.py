@@ -51,7 +51,7 @@ def health_page(request: HttpRequest) -> TemplateResponse:
         "title": "Health",
         "checks": checks + [("Models", probe) for probe in models_probe()],
         "counts": knowledge_counts(fetched_by=request.user),
-        "questions_last_day": questions_last_day(),
+        "questions_last_day": questions_last_day(fetched_by=request.user),
     }
     return TemplateResponse(request, "admin/health.html", context)
 

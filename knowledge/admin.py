@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -24,11 +24,13 @@ from knowledge.admin_access import (
     GroupAccessActions,
     grant_formset_save,
 )
-from knowledge.models import Document, Grant, Source
+from knowledge.models import Chunk, Document, Grant, Source
 from knowledge.parsing import BadDocument
 from knowledge.selectors import source_list_with_sync_progress, sync_progress_of, sync_queued
 from knowledge.selectors.access import document_audience
 from knowledge.selectors.counts import document_deletion_counts, source_deletion_counts
+from knowledge.selectors.documents import chunk_preview
+from knowledge.selectors.manage import document_console_list, source_console_list
 from knowledge.services.sources import (
     document_create,
     document_update,
@@ -181,7 +183,7 @@ class SourceAdmin(AccessAdmin):
         """The buttons above the form (sync, pause, resume) act on the source once it is saved."""
         for button, action in (("_sync", self.sync_now), ("_pause", self.pause), ("_resume", self.resume)):
             if button in request.POST:
-                action(request, Source.objects.filter(pk=obj.pk))
+                action(request, source_console_list(fetched_by=request.user).filter(pk=obj.pk))
                 return HttpResponseRedirect(request.path)
         return super().response_change(request, obj)
 
@@ -245,7 +247,15 @@ class DocumentAdmin(AccessAdmin):
     actions = ["reingest", "grant_group", "revoke_group"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
-        return super().get_queryset(request).annotate(chunk_count=Count("chunks"))
+        return document_console_list(fetched_by=request.user)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Document | None:
+        document = super().get_object(request, object_id, from_field)  # through get_queryset above
+        if document is not None:
+            # Read here, where the request is known: the preview field only gets the document.
+            limit = CHUNKS_PREVIEWED + 1
+            document.previewed_chunks = chunk_preview(fetched_by=request.user, document_id=document.pk, limit=limit)  # type: ignore[attr-defined]
+        return document
 
     def create_model(self, request: HttpRequest, data: dict[str, Any]) -> Document:
         given = {field: data[field] for field in ("source", "title", "visible_to_all_staff")}
@@ -271,7 +281,7 @@ class DocumentAdmin(AccessAdmin):
 
     @admin.display(description="Chunks (text and metadata)")
     def chunks_preview(self, document: Document) -> str:
-        chunks = list(document.chunks.order_by("ordinal")[: CHUNKS_PREVIEWED + 1])
+        chunks: list[Chunk] = getattr(document, "previewed_chunks", [])
         if not chunks:
             return "No chunks yet."
         rows = format_html_join(

@@ -18,6 +18,7 @@ from django.template.response import TemplateResponse
 from accounts.admin_access import KnowledgeAdminOnly
 from accounts.console import ACCESS_APPLIES_NEXT_QUESTION, console_user
 from knowledge.models import Document, Grant, Source
+from knowledge.selectors.manage import access_grant_by_id
 from knowledge.services.grants import grant_create, grant_revoke, group_grant_many, group_revoke_many
 
 
@@ -37,7 +38,8 @@ def grant_formset_save(request: HttpRequest, formset: BaseInlineFormSet) -> None
     for grant in formset.deleted_objects:
         grant_revoke(grant=grant, acting_user=console_user(request))
     for grant, _ in formset.changed_objects:  # a row edited to someone else: one out, one in
-        grant_revoke(grant=Grant.objects.get(pk=grant.pk), acting_user=console_user(request))
+        stored = access_grant_by_id(fetched_by=request.user, grant_id=grant.pk)
+        grant_revoke(grant=stored, acting_user=console_user(request))
         _grant_like(grant, request)
     for grant in formset.new_objects:
         _grant_like(grant, request)

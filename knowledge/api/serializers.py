@@ -14,6 +14,7 @@ from core.api.strict import StrictTypes
 from knowledge.models import Document, Grant, Source
 from knowledge.selectors import document_list, sync_progress_of, sync_queued
 from knowledge.selectors.access import DocumentAudience
+from knowledge.selectors.manage import source_console_list
 
 MAX_K = 50
 
@@ -245,6 +246,13 @@ class VisibleDocumentField(serializers.PrimaryKeyRelatedField):
         return document_list(fetched_by=self.context["request"].user)
 
 
+class ManagedSourceField(serializers.PrimaryKeyRelatedField):
+    """A source id, among the sources the caller manages (the selector decides: admins, all)."""
+
+    def get_queryset(self) -> QuerySet[Source]:
+        return source_console_list(fetched_by=self.context["request"].user)
+
+
 class GrantSerializer(StrictTypes, serializers.ModelSerializer[Grant]):
     user = serializers.SlugRelatedField(
         slug_field="username", queryset=User.objects.all(), required=False, allow_null=True, help_text="A username"
@@ -252,7 +260,7 @@ class GrantSerializer(StrictTypes, serializers.ModelSerializer[Grant]):
     group = serializers.SlugRelatedField(
         slug_field="name", queryset=Group.objects.all(), required=False, allow_null=True, help_text="A group name"
     )
-    source = serializers.PrimaryKeyRelatedField(queryset=Source.objects.all(), required=False, allow_null=True)
+    source = ManagedSourceField(required=False, allow_null=True)
     document = VisibleDocumentField(required=False, allow_null=True)
     granted_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 

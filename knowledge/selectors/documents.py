@@ -67,3 +67,9 @@ def source_list(*, fetched_by: AnyUser) -> list[Source]:
         return list(Source.objects.all())
     visible_sources = Document.objects.visible_to(fetched_by).values("source_id")
     return list(Source.objects.filter(pk__in=visible_sources))
+
+
+def chunk_preview(*, fetched_by: AnyUser, document_id: int, limit: int) -> list[Chunk]:
+    """The first ``limit`` chunks of a document its reader may see, in order (the console's preview)."""
+    document = access_document_by_id(fetched_by=fetched_by, document_id=document_id)
+    return list(Chunk.objects.visible_to(fetched_by).filter(document=document).order_by("ordinal")[:limit])

@@ -61,3 +61,13 @@ def grant_list(*, fetched_by: AnyUser) -> QuerySet[Grant]:
 
 def access_grant_by_id(*, fetched_by: AnyUser, grant_id: int) -> Grant:
     return get_visible_or_404(grant_list(fetched_by=fetched_by), "No such grant.", pk=grant_id)
+
+
+def document_console_list(*, fetched_by: AnyUser) -> QuerySet[Document]:
+    """Every document with its chunk count, for the console's list (admins only; others get none)."""
+    return visibility.admin_only(Document.objects.annotate(chunk_count=Count("chunks")), fetched_by)
+
+
+def source_console_list(*, fetched_by: AnyUser) -> QuerySet[Source]:
+    """Every source, for admins managing them (others get none)."""
+    return visibility.admin_only(Source.objects.all(), fetched_by)

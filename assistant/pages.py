@@ -147,7 +147,8 @@ def _page_strings() -> dict[str, str]:
     """What chat.js says, translated here so the script needs no catalog of its own."""
     return {
         "searching": _("Searching the documents you can see…"),
-        "writing": _("Writing the answer…"),
+        "writing": _("Writing a draft answer (not yet checked)…"),
+        "checking": _("Checking the draft against the passages…"),
         "queued": _("The model is busy answering someone else. You are number {position} in line."),
         "stopping": _("Stopping…"),
         "connectionLost": _("The connection dropped before the answer finished."),

@@ -103,6 +103,8 @@ def _sse(event: Event) -> str:
         return _sse_message("token", {"text": event.text})
     if event.kind == "queued":
         return _sse_message("queued", {"position": event.position})
+    if event.kind == "checking":
+        return _sse_message("checking", {})
     assert event.answer is not None
     if event.kind == "passages":
         return _sse_message("passages", {"passages": [passage_json(p) for p in event.answer.passages]})
@@ -133,4 +135,5 @@ def answer_json(answer: Answer) -> dict:
         "cited": answer.cited,
         "language": answer.language,
         "standalone_question": answer.standalone_question,
+        "quote": answer.quote,
     }

@@ -210,6 +210,15 @@ ENCLAVE_ANSWER_PASSAGES = env_int("ENCLAVE_ANSWER_PASSAGES", 4, minimum=1, maxim
 ENCLAVE_ANSWER_MAX_DISTANCE = env_float("ENCLAVE_ANSWER_MAX_DISTANCE", 0.20, minimum=0.0, maximum=2.0)
 # Share of an answer's words that must occur in the passages it cites, or the passages are shown instead.
 ENCLAVE_ANSWER_MIN_OVERLAP = env_float("ENCLAVE_ANSWER_MIN_OVERLAP", 0.5, minimum=0.0, maximum=1.0)
+# Passages farther from the question than the closest one by more than this (cosine distance) are
+# not given to the model: they distract it, and they depend on what else the asker may see.
+ENCLAVE_ANSWER_DISTANCE_MARGIN = env_float("ENCLAVE_ANSWER_DISTANCE_MARGIN", 0.05, minimum=0.0, maximum=2.0)
+# Each passage is cut to its sentences that matter most for the question, about this many tokens;
+# the prompt's length is what sets the time to the first token on a CPU.
+ENCLAVE_ANSWER_PASSAGE_TOKENS = env_int("ENCLAVE_ANSWER_PASSAGE_TOKENS", 120, minimum=20)
+# A verified draft is shown only when the model, asked yes or no whether its quote answers the
+# question, says yes with at least this probability (bench/answer_quality.py measures the choice).
+ENCLAVE_ANSWER_MIN_SUPPORT = env_float("ENCLAVE_ANSWER_MIN_SUPPORT", 0.5, minimum=0.0, maximum=1.0)
 # Generations running at once in one process; the rest wait in line with a visible position
 # (assistant/services/generation_queue.py). One local model gains nothing from more.
 ENCLAVE_ANSWERS_AT_ONCE = env_int("ENCLAVE_ANSWERS_AT_ONCE", 1, minimum=1, maximum=64)

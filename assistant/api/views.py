@@ -59,15 +59,19 @@ from core.streaming import streaming_response
 
 EVENTS_DESCRIPTION = """Server-sent events, in this order:
 `started` {conversation, message}; `passages` {passages: [{number, document, title, source, location, distance}]};
-`queued` {position} while other answers are being generated; `token` {text}, one per token;
-then `done` {verdict, stopped, text, cited, language, standalone_question}, or `error` {message}.
+`queued` {position} while other answers are being generated; `token` {text}, one per token of the
+model's draft, which is not yet verified; `checking` {} when the draft is being checked against the
+passages; then `done` {verdict, stopped, text, cited, language, standalone_question, quote}: the
+verified answer (verdict "answered", with the sentence of the cited passage it rests on as `quote`),
+or "passages" (the draft could not be verified: show the passages, never the draft) or "refused";
+or `error` {message}.
 Closing the connection stops the answer."""
 
 
 class EventSerializer(serializers.Serializer):
     """One server-sent event (for the schema: each event of the stream has this shape)."""
 
-    event = serializers.ChoiceField(choices=["started", "passages", "queued", "token", "done", "error"])
+    event = serializers.ChoiceField(choices=["started", "passages", "queued", "token", "checking", "done", "error"])
     data = serializers.CharField(help_text="A JSON object; its fields depend on the event")
 
 

@@ -20,6 +20,7 @@ matches. Everything here is pure and fast (no model), so the rules are tested on
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -191,9 +192,12 @@ def _tagged(text: str) -> list[tuple[str, str]]:
 
 def name_stated_in(name: str, source_compact: str) -> bool:
     """Whether the passage names it, allowing an inflection: "American" is stated by "America"."""
-    if name in source_compact:
+    if name in source_compact or is_chinese(name):
+        return name in source_compact
+    singular = re.sub(r"(?:'s|es|s)$", "", name)  # "Wars of Religion" is stated by "war"
+    if len(singular) >= 3 and singular in source_compact:
         return True
-    return len(name) >= 7 and not is_chinese(name) and name[: len(name) - 2] in source_compact
+    return len(name) >= 7 and name[: len(name) - 2] in source_compact
 
 
 # --- words ---------------------------------------------------------------------------------
@@ -233,25 +237,61 @@ class Check:
     quote: str = ""  # the supporting quote, when there is one
 
 
-def claim_check(*, question: str, answer: str, passage: str, quote: str = "", min_overlap: float = 0.5) -> Check:
+def claim_check(
+    *,
+    question: str,
+    answer: str,
+    passage: str,
+    quote: str = "",
+    min_overlap: float = 0.5,
+    min_question_overlap: float = 0.25,
+) -> Check:
     """Whether ``passage`` supports ``answer`` as an answer to ``question`` (rules 1-4 above).
 
     ``quote`` is what the model gave as its support, if anything; it counts only when it occurs in
-    the passage. Otherwise the passage's own sentences are tried, so that a model that forgot to
-    quote is not punished for it, while one whose claim no sentence makes is.
+    the passage. Otherwise the passage's own sentences, alone and in adjacent pairs (a claim often
+    joins a sentence to the one that names its subject), are tried, so that a model that forgot to
+    quote is not punished for it, while one whose claim no part of the passage makes is.
+    ``min_question_overlap`` is the share of the question's own words the quote must hold: a quote
+    that states the answer's facts but is about something else ("what causes poor immune function"
+    asked as "what weakens the immune response of the old") does not answer it.
     """
     answer = CITATION.sub(" ", answer)
     missing = _unmet_constraints(question, passage)
     if missing:
         return Check(False, f"the question asks about {', '.join(missing)}, which the passage does not mention")
-    candidates = ([quote] if quote and _occurs_in(quote, passage) else []) + sentences_of(passage)
+    candidates = ([quote] if quote and _occurs_in(quote, passage) else []) + _windows(sentences_of(passage))
     reasons: list[str] = []
-    for sentence in candidates:
-        problem = _quote_problem(answer, sentence, min_overlap)
+    for window in candidates:
+        problem = _quote_problem(answer, window, min_overlap) or _off_question(question, window, min_question_overlap)
         if not problem:
-            return Check(True, quote=sentence)
+            return Check(True, quote=window)
         reasons.append(problem)
-    return Check(False, reasons[0] if reasons else "the passage is empty")
+    return Check(False, _most_telling(reasons) if reasons else "the passage is empty")
+
+
+def _windows(sentences: list[str]) -> list[str]:
+    """Each sentence, then each pair of adjacent sentences (single sentences first: the tighter quote)."""
+    return sentences + [f"{first} {second}" for first, second in itertools.pairwise(sentences)]
+
+
+def _off_question(question: str, quote: str, min_overlap: float) -> str:
+    """Why the quote is not about the question (its numbers, and enough of its words); empty if it is."""
+    unmet_numbers = numbers_in(question) - numbers_stated_in(quote)
+    if unmet_numbers:
+        return f"the question asks about {', '.join(sorted(unmet_numbers))}, which its quote does not state"
+    words = content_words(question)
+    quote_compact = compact(with_arabic_numerals(quote))
+    shared = sum(word in quote_compact for word in words) / len(words) if words else 1.0
+    if shared < min_overlap:
+        return f"its quote holds only {shared:.0%} of the question's words"
+    return ""
+
+
+def _most_telling(reasons: list[str]) -> str:
+    # The reason of the window that came closest is the one worth reading: a missing name or number
+    # says more than a low overlap somewhere else in the passage.
+    return min(reasons, key=lambda reason: ("only" in reason, reason.startswith("its quote"), len(reason)))
 
 
 def _occurs_in(quote: str, passage: str) -> bool:

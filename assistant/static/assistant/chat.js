@@ -130,6 +130,12 @@
     source.addEventListener("passages", () => {
       status.textContent = strings.writing;
     });
+    // What streams in is the model's draft, not yet checked against the passages: it is shown as
+    // provisional, and replaced by the checked answer (or the passages) when "done" arrives.
+    text.classList.add("provisional");
+    source.addEventListener("checking", () => {
+      status.textContent = strings.checking;
+    });
     source.addEventListener("token", (event) => {
       const nearEnd = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
       text.textContent += JSON.parse(event.data).text;

@@ -55,6 +55,7 @@ class Outcome:
     total: float
     reason: str = ""
     support: float | None = None
+    quote: str = ""
 
     @property
     def contains_gold(self) -> bool:
@@ -169,7 +170,9 @@ def run(case: Case) -> Outcome:
         if event.kind == "token" and first_token is None:
             first_token = time.perf_counter() - started
     total = time.perf_counter() - started
-    return Outcome(case, answer.verdict.value, answer.text, first_token, total, answer.reason, answer.support)
+    return Outcome(
+        case, answer.verdict.value, answer.text, first_token, total, answer.reason, answer.support, answer.quote
+    )
 
 
 ANSWERABLE = ("correct", "passages", "refused", "wrong")

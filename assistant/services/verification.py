@@ -21,6 +21,7 @@ matches. Everything here is pure and fast (no model), so the rules are tested on
 from __future__ import annotations
 
 import itertools
+import logging
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -160,7 +161,10 @@ _NOT_NAMES = set(
     according note yes sure well overall first second third finally"""
     )
 )
-_ENGLISH_NAME = re.compile(r"(?<![\w'’])(?:[A-Z][\w'’.-]*|[a-z]*\d+[a-z]+\w*|[a-z]+\d+\w*)")
+# ASCII only: \w would run on into the Chinese that follows a code ("HAT-P-2b的母星").
+_ENGLISH_NAME = re.compile(
+    r"(?<![A-Za-z0-9'’])(?:[A-Z][A-Za-z0-9'’.-]*|[a-z]*\d+[a-z]+[A-Za-z0-9]*|[a-z]+\d+[A-Za-z0-9]*)"
+)
 _CHINESE_NAME_TAGS = ("nr", "ns", "nt", "nz", "eng")
 
 
@@ -185,8 +189,10 @@ def _chinese_names(text: str) -> list[str]:
 
 
 def _tagged(text: str) -> list[tuple[str, str]]:
+    import jieba
     import jieba.posseg  # its dictionary loads on first use (about 1.5 s), so only when needed
 
+    jieba.setLogLevel(logging.WARNING)  # it reports building its dictionary at DEBUG, on every process
     return [(pair.word, pair.flag) for pair in jieba.posseg.cut(text)]
 
 

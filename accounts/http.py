@@ -3,12 +3,9 @@ takes an AuthenticatedHttpRequest, so `request.user` is an Enclave User to the t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from django.http import HttpRequest
 
-if TYPE_CHECKING:
-    from accounts.models import User
+from accounts.models import User
 
 
 class AuthenticatedHttpRequest(HttpRequest):

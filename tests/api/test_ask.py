@@ -14,13 +14,17 @@ from rest_framework.test import APIClient
 
 from assistant.models import Citation, Conversation, Feedback, Message, QuestionLog
 from assistant.services import conversations
-from assistant.services.answering import REFUSAL
+from assistant.services.answering import PASSAGES_INSTEAD, REFUSAL
 from knowledge.models import Source
+from tests.assistant.streams import assert_checked_before_done, assert_no_trace_of_the_draft, draft_of, sse_events
 from tests.conftest import People
 
 pytestmark = pytest.mark.django_db
 
 LEAVE_QUESTION = "How many days of annual leave do I get?"
+# SmolLM2 answers this wording with a claim of its own, so there are citations to look at (the one
+# above it declines: "the passage is not available", which is the refusal, with nothing cited).
+PAID_LEAVE_QUESTION = "How many days of paid annual leave does every employee get per year?"
 
 
 def events_of(response: Any) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -67,7 +71,7 @@ def test_a_json_answer_comes_with_its_citations_and_a_follow_up_continues_it(
     people: People, demo: dict[str, Source], api: Callable[..., APIClient]
 ) -> None:
     bob = api(people.bob)
-    first = bob.post("/api/v1/ask", {"question": LEAVE_QUESTION}, format="json")
+    first = bob.post("/api/v1/ask", {"question": PAID_LEAVE_QUESTION}, format="json")
     assert first.status_code == 200
     answer = first.json()
     assert answer["role"] == "assistant" and answer["status"] in ("answered", "passages")
@@ -102,6 +106,28 @@ def test_a_streamed_answer_names_its_message_then_streams_the_pages_events(
     assert message.conversation_id == events[0][1]["conversation"] and message.conversation.owner == people.bob
     assert (message.status, message.text) == (events[-1][1]["verdict"], events[-1][1]["text"])
     assert QuestionLog.objects.get().channel == "api"
+
+
+def test_a_streamed_draft_that_is_not_confirmed_is_checked_then_replaced_by_the_passages(
+    people: People, demo: dict[str, Source], api: Callable[..., APIClient], settings
+) -> None:  # type: ignore[no-untyped-def]
+    """A program reading the stream learns when the draft is being checked and that it failed; the
+    draft is in neither the done event nor the message the API keeps (issue 17)."""
+    settings.ENCLAVE_ANSWER_MIN_SUPPORT = 1.0  # no yes-probability reaches it: every claim ends as the passages
+    bob = api(people.bob)
+    response = bob.post(
+        "/api/v1/ask/stream", {"question": PAID_LEAVE_QUESTION}, format="json", HTTP_ACCEPT="text/event-stream"
+    )
+    events = sse_events(response.streaming_content)  # type: ignore[attr-defined]
+
+    assert_checked_before_done(events)
+    done = events[-1][1]
+    assert (done["verdict"], done["text"], done["quote"]) == ("passages", PASSAGES_INSTEAD, "")
+    kept = bob.get(f"/api/v1/messages/{events[0][1]['message']}").json()
+    assert (kept["status"], kept["text"]) == ("passages", PASSAGES_INSTEAD)
+    assert {c["number"] for c in kept["citations"] if c["cited"]} == {p["number"] for p in events[1][1]["passages"]}
+    passages = [c["text"] for c in kept["citations"]]
+    assert_no_trace_of_the_draft(draft_of(events), passages, done["text"], kept["text"])
 
 
 def test_an_outsider_is_refused_without_a_trace_of_what_they_may_not_see(

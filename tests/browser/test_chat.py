@@ -10,8 +10,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from assistant.services.answering import PASSAGES_INSTEAD
 from assistant.services.generation_queue import generation_queue
 from knowledge.models import Source
+from tests.assistant.streams import assert_no_trace_of_the_draft
 from tests.browser.conftest import screenshot
 from tests.conftest import People
 
@@ -33,6 +35,23 @@ new MutationObserver(() => {
   if (text && text.textContent.length) window.streamedLengths.push(text.textContent.length);
 }).observe(document, {subtree: true, childList: true, characterData: true});
 """
+
+# Each change while a draft is on the page: whether the draft is marked provisional, and what the
+# status line says. The observer's callback runs after every server-sent event's handler, so the
+# states between two events are all seen, however fast the model streams.
+RECORD_DRAFT = """
+window.draftSeen = [];
+new MutationObserver(() => {
+  const text = document.querySelector('article.answer-streaming .streaming-text');
+  if (!text || !text.textContent.length) return;
+  const status = text.closest('article').querySelector('.status');
+  window.draftSeen.push({
+    provisional: text.classList.contains('provisional'), status: status.textContent, text: text.textContent,
+  });
+}).observe(document, {subtree: true, childList: true, characterData: true, attributes: true});
+"""
+WRITING = "Writing a draft answer (not yet checked)…"
+CHECKING = "Checking the draft against the passages…"
 
 
 @pytest.fixture
@@ -200,3 +219,30 @@ def test_a_dropped_connection_is_said_plainly_and_trying_again_finishes_the_answ
     page.locator(".conversation-item.active").get_by_role("button", name="Delete").click()
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_text("No conversations yet.")).to_be_visible()
+
+
+@pytest.mark.parametrize(("min_support", "verdict"), [(1.0, "passages"), (0.0, "answered")])
+def test_the_draft_is_marked_unchecked_while_it_streams_and_gives_way_to_the_checked_answer(
+    page: Page, people: People, demo: dict[str, Source], settings, min_support: float, verdict: str
+) -> None:  # type: ignore[no-untyped-def]
+    """1.0: no yes-probability reaches it, the draft ends as the passages; 0.0: the rules decide,
+    and they let the small model's claim about the leave policy stand."""
+    settings.ENCLAVE_ANSWER_MIN_SUPPORT = min_support
+    page.add_init_script(RECORD_DRAFT)
+    sign_in(page, "bob")
+
+    answer = ask(page, LEAVE_QUESTION)
+
+    seen = page.evaluate("window.draftSeen")
+    assert seen, "no draft was seen streaming"
+    assert all(state["provisional"] for state in seen), seen
+    assert {state["status"] for state in seen} == {WRITING, CHECKING}
+    expect(answer).to_have_class(re.compile(rf"\banswer-{verdict}\b"))
+    expect(page.locator(".provisional, .streaming-text")).to_have_count(0)
+    expect(answer.locator("button.chip").first).to_be_visible()
+    if verdict == "passages":
+        expect(answer.locator(".answer-text")).to_have_text(PASSAGES_INSTEAD)
+        expect(answer.locator(".passage-excerpts li")).not_to_have_count(0)
+        shown = answer.locator(".passage-excerpts .excerpt").all_inner_texts()
+        assert_no_trace_of_the_draft(seen[-1]["text"], shown, page.locator("body").inner_text())
+        screenshot(page, "chat-passages-instead")

@@ -28,7 +28,7 @@ from tests.worker import wait_for
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 
 ROOT = Path(__file__).resolve().parents[2]
-LONG_QUESTION = "How many days of paid annual leave does every employee get per year?"  # ~100 tokens
+LONG_QUESTION = "How many days of paid annual leave does every employee get per year?"  # a sentence, ~20 tokens
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,10 @@ def test_answers_stream_token_by_token_through_uvicorn(
     arrivals = list(events_with_arrival(open_stream(uvicorn_server, path, session)))
     tokens = [moment for kind, moment in arrivals if kind == "token"]
     assert arrivals[-1][0] == "done" and len(tokens) > 10
-    # Buffered, every event would arrive in the same instant; streamed, they spread over the answer.
-    assert tokens[-1] - tokens[0] > 0.3, f"{len(tokens)} tokens arrived within {tokens[-1] - tokens[0]:.3f} s"
+    # Buffered, every event would arrive in the same instant (the buffered response delivered 100+
+    # tokens within 1 ms); streamed, they spread over the generation. Answers are now one sentence
+    # (~20 tokens, which SmolLM2 writes in about 0.1 s on two idle cores), so the bar is 50 ms.
+    assert tokens[-1] - tokens[0] > 0.05, f"{len(tokens)} tokens arrived within {tokens[-1] - tokens[0]:.3f} s"
 
 
 def test_a_client_that_goes_away_stops_the_answer_under_uvicorn(

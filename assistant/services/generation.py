@@ -197,6 +197,8 @@ class RemoteGenerator:
             "messages": messages,
             "max_tokens": 1,
             "temperature": TEMPERATURE,
+            "seed": SEED,
+            "cache_prompt": False,  # as for answers: a yes/no near the bar must not depend on the cache
             "logprobs": True,
             "top_logprobs": 10,
         }

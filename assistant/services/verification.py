@@ -24,7 +24,6 @@ import itertools
 import logging
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -329,18 +328,3 @@ def _quote_problem(answer: str, quote: str, min_overlap: float) -> str:
     if found < min_overlap:
         return f"only {found:.0%} of the answer's words are in its quote"
     return ""
-
-
-def best_check(
-    *, question: str, answer: str, passages: Sequence[str], quote: str = "", min_overlap: float = 0.5
-) -> tuple[int, Check] | None:
-    """The first passage (by index) that supports the answer, with its check; None if none does."""
-    for index, passage in enumerate(passages):
-        check = claim_check(question=question, answer=answer, passage=passage, quote=quote, min_overlap=min_overlap)
-        if check.ok:
-            return index, check
-    return None
-
-
-def first_reason(checks: Iterable[Check]) -> str:
-    return next((check.reason for check in checks if not check.ok), "")

@@ -249,13 +249,21 @@ class DocumentAdmin(AccessAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[Document]:
         return document_console_list(fetched_by=request.user)
 
-    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Document | None:
-        document = super().get_object(request, object_id, from_field)  # through get_queryset above
-        if document is not None:
-            # Read here, where the request is known: the preview field only gets the document.
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Document | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            # Read here, where the request is known (the preview field only gets the document), and
+            # only for the document's own page, not for the other views that fetch it.
             limit = CHUNKS_PREVIEWED + 1
-            document.previewed_chunks = chunk_preview(fetched_by=request.user, document_id=document.pk, limit=limit)  # type: ignore[attr-defined]
-        return document
+            obj.previewed_chunks = chunk_preview(fetched_by=request.user, document_id=obj.pk, limit=limit)  # type: ignore[attr-defined]
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def create_model(self, request: HttpRequest, data: dict[str, Any]) -> Document:
         given = {field: data[field] for field in ("source", "title", "visible_to_all_staff")}

@@ -178,7 +178,8 @@ def answer_from_passages(
     answer.stopped = should_stop()
     yield Event("checking", answer=answer)
     answer_judge(answer, generated)
-    if answer.verdict == Verdict.ANSWERED and not answer.stopped:
+    if answer.verdict == Verdict.ANSWERED:
+        # A stopped draft is confirmed too: stopping early must not skip the model's own check.
         answer_confirm(answer, messages, generated)
     yield Event("done", answer=answer)
 

@@ -2,7 +2,7 @@
 
 knowledge/tasks.py is the layer above the services (a task is "ids in, one service call"), so the
 services never import it: they name the task instead, looked up in the app's registry. The names are
-checked against the registered tasks by tests/knowledge/test_worker.py.
+checked against the registered tasks by tests/knowledge/test_queue.py.
 """
 
 from __future__ import annotations

@@ -77,3 +77,28 @@ def test_the_audience_costs_the_same_few_queries_however_many_groups_are_granted
     assert viewers["admin"] == ["knowledge admin"]
     assert viewers["member3"] == ["granted this document through the group 'team3'"]
     assert len(viewers) == 13 and "charlie" not in viewers
+
+
+def test_the_consoles_own_reads_give_the_outsider_nothing(people: People, corpus: Corpus) -> None:
+    """The selectors the console reads through (document list, chunk preview, sources, the question
+    log's documents and count) answer admins only; charlie gets none, or "not found"."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from assistant.selectors import question_count_since, retrieved_document_ids
+    from core.rls import acting_as
+    from knowledge.selectors.documents import chunk_preview
+    from knowledge.selectors.manage import document_console_list, source_console_list
+
+    since = timezone.now() - timedelta(days=1)
+    with acting_as(people.charlie):
+        assert list(document_console_list(fetched_by=people.charlie)) == []
+        assert list(source_console_list(fetched_by=people.charlie)) == []
+        assert list(retrieved_document_ids(fetched_by=people.charlie)) == []
+        assert question_count_since(fetched_by=people.charlie, since=since) == 0
+        with pytest.raises(Http404):
+            chunk_preview(fetched_by=people.charlie, document_id=corpus.salaries.pk, limit=5)
+    with acting_as(people.admin):
+        assert document_console_list(fetched_by=people.admin).count() == 3
+        assert len(chunk_preview(fetched_by=people.admin, document_id=corpus.salaries.pk, limit=2)) == 2

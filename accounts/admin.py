@@ -16,8 +16,8 @@ from django.forms import BaseInlineFormSet, ModelForm
 from django.http import HttpRequest
 
 from accounts.admin_access import KnowledgeAdminOnly
-from accounts.console import ACCESS_APPLIES_NEXT_QUESTION, console_user
-from accounts.models import PermissionChange, Role, User
+from accounts.console import ACCESS_APPLIES_NEXT_QUESTION, console_user, directory_edit_warning
+from accounts.models import Origin, PermissionChange, Role, User
 from accounts.services import (
     group_members_change,
     user_activation_set,
@@ -29,15 +29,16 @@ from accounts.services import (
 
 @admin.register(User)
 class UserAdmin(KnowledgeAdminOnly, BaseUserAdmin):
-    list_display = ("username", "email", "role", "is_active", "last_login")
-    list_filter = ("role", "is_active", "groups")
+    list_display = ("username", "email", "role", "is_active", "origin", "last_login")
+    list_filter = ("role", "is_active", "origin", "groups")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
         ("Person", {"fields": ("first_name", "last_name", "email")}),
         ("Access", {"fields": ("role", "is_active", "groups")}),
+        ("Directory", {"fields": ("origin", "external_id", "directory_synced_at")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
-    readonly_fields = ("last_login", "date_joined")
+    readonly_fields = ("origin", "external_id", "directory_synced_at", "last_login", "date_joined")
     filter_horizontal = ("groups",)
     actions = ["deactivate"]
 
@@ -70,6 +71,8 @@ class UserAdmin(KnowledgeAdminOnly, BaseUserAdmin):
         )
         if regrouped or {"role", "is_active"} & set(form.changed_data):
             messages.info(request, ACCESS_APPLIES_NEXT_QUESTION)
+            if form.instance.origin != Origin.LOCAL:
+                messages.warning(request, directory_edit_warning(form.instance.get_origin_display()))
 
 
 admin.site.unregister(Group)
@@ -87,13 +90,20 @@ class MembershipInline(KnowledgeAdminOnly, admin.TabularInline):
 @admin.register(Group)
 class GroupAdmin(KnowledgeAdminOnly, BaseGroupAdmin):
     filter_horizontal = ()
-    fields = ("name",)
-    list_display = ("name", "member_count")
+    fields = ("name", "comes_from")
+    readonly_fields = ("comes_from",)
+    list_display = ("name", "member_count", "comes_from")
+    list_select_related = ("directory",)
     inlines = [MembershipInline]
 
     @admin.display(description="Members")
     def member_count(self, group: Group) -> int:
         return group.user_set.count()
+
+    @admin.display(description="Comes from")
+    def comes_from(self, group: Group) -> str:
+        mark = getattr(group, "directory", None)
+        return mark.get_origin_display() if mark is not None else Origin.LOCAL.label
 
     def save_formset(self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool) -> None:
         """The member rows posted become one group_members_change, which records each membership
@@ -109,6 +119,9 @@ class GroupAdmin(KnowledgeAdminOnly, BaseGroupAdmin):
         )
         if formset.has_changed():
             messages.info(request, ACCESS_APPLIES_NEXT_QUESTION)
+            mark = getattr(form.instance, "directory", None)
+            if mark is not None:
+                messages.warning(request, directory_edit_warning(mark.get_origin_display()))
 
 
 @admin.register(PermissionChange)

@@ -9,18 +9,33 @@ anything by hand.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.contrib.auth.models import Group
 
-from accounts.models import PermissionChange, User
+from accounts.models import Origin, PermissionChange, User
+
+
+@dataclass(frozen=True)
+class DirectoryActor:
+    """The company directory as the one who made a change (a sign-in's group sync, a SCIM request)."""
+
+    origin: Origin
+
+    def get_username(self) -> str:
+        return f"directory ({Origin(self.origin).label})"
+
+
+# Who made a change: a person, the directory, or None for the system (a command, a worker, a fixture).
+Actor = User | DirectoryActor | None
 
 
 def permission_change_record(
-    *, acting_user: User | None, action: PermissionChange.Action, who: str, what: str = "", detail: str = ""
+    *, acting_user: Actor, action: PermissionChange.Action, who: str, what: str = "", detail: str = ""
 ) -> PermissionChange:
     """One entry; ``acting_user`` None is the system (a command, a test fixture, a worker)."""
     return PermissionChange.objects.create(
-        changed_by=acting_user,
+        changed_by=acting_user if isinstance(acting_user, User) else None,
         changed_by_name=acting_user.get_username() if acting_user else "system",
         action=action,
         who=who,
@@ -35,7 +50,7 @@ def principal_in_words(*, user: User | None = None, group: Group | None = None) 
 
 def memberships_record(
     *,
-    acting_user: User | None,
+    acting_user: Actor,
     user: User,
     added: Sequence[Group] = (),
     removed: Sequence[Group] = (),
@@ -47,14 +62,14 @@ def memberships_record(
             permission_change_record(acting_user=acting_user, action=action, who=who, what=what)
 
 
-def role_change_record(*, acting_user: User | None, user: User, before: str) -> None:
+def role_change_record(*, acting_user: Actor, user: User, before: str) -> None:
     """The user's role is now ``user.role``; ``before`` is how the old one reads."""
     action, who = PermissionChange.Action.ROLE_CHANGED, principal_in_words(user=user)
     detail = f"{before} → {user.get_role_display()}"
     permission_change_record(acting_user=acting_user, action=action, who=who, detail=detail)
 
 
-def activation_change_record(*, acting_user: User | None, user: User) -> None:
+def activation_change_record(*, acting_user: Actor, user: User) -> None:
     """The user is now active, or not, as ``user.is_active`` says."""
     action = PermissionChange.Action.USER_ACTIVATED if user.is_active else PermissionChange.Action.USER_DEACTIVATED
     permission_change_record(acting_user=acting_user, action=action, who=principal_in_words(user=user))

@@ -12,3 +12,11 @@ ACCESS_APPLIES_NEXT_QUESTION = "Access changes apply from the next question anyo
 def console_user(request: HttpRequest) -> User | None:
     """The signed-in knowledge admin, as the services' ``acting_user`` (the console admits no one else)."""
     return request.user if isinstance(request.user, User) else None
+
+
+def directory_edit_warning(origin_label: str) -> str:
+    """Said after a local edit of what a directory owns: the directory will bring it back in line."""
+    return (
+        f"This comes from {origin_label}: the directory brings its groups and activation back in line at the "
+        "next sign-in or provisioning request, so make lasting changes there."
+    )

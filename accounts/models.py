@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Group
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
@@ -13,6 +13,19 @@ class Role(models.TextChoices):
     KNOWLEDGE_ADMIN = "knowledge_admin", "Knowledge admin"
 
 
+class Origin(models.TextChoices):
+    """Where a user or group comes from: made in Enclave, or owned by the company's directory.
+
+    A directory brings what it owns in line at every sign-in or provisioning request, so a local
+    edit of a directory-owned membership lasts only until then (the console says so).
+    """
+
+    LOCAL = "local", "Enclave"
+    OIDC = "oidc", "Single sign-on (OIDC)"
+    LDAP = "ldap", "LDAP / Active Directory"
+    SCIM = "scim", "SCIM provisioning"
+
+
 class User(AbstractUser):
     """A person who asks questions (staff) or also manages knowledge (knowledge admin).
 
@@ -21,6 +34,17 @@ class User(AbstractUser):
     """
 
     role = models.CharField(max_length=32, choices=Role.choices, default=Role.STAFF)
+    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.LOCAL)
+    # The directory's own id for the person (OIDC ``sub``, LDAP DN, SCIM id): usernames can change there.
+    external_id = models.CharField(max_length=255, blank=True)
+    directory_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            models.UniqueConstraint(
+                fields=["origin", "external_id"], condition=~Q(external_id=""), name="user_unique_external_id"
+            )
+        ]
 
     # Who administers knowledge (and so may see every document) is decided here and nowhere else in
     # Python: the property for one user, the filter for many. Its SQL twin is
@@ -45,6 +69,29 @@ class User(AbstractUser):
 def is_knowledge_admin(user: object) -> bool:
     """``User.is_knowledge_admin`` for whatever ``request.user`` holds: anonymous visitors are not."""
     return isinstance(user, User) and user.is_knowledge_admin
+
+
+class DirectoryGroup(models.Model):
+    """Marks a group as owned by a directory: its memberships come from there, not from the console.
+
+    Django's Group cannot take new fields, so the mark is a one-to-one row beside it; a group with
+    no such row is an Enclave group.
+    """
+
+    group = models.OneToOneField(Group, on_delete=models.CASCADE, primary_key=True, related_name="directory")
+    origin = models.CharField(max_length=8, choices=Origin.choices)
+    external_id = models.CharField(max_length=255, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["origin", "external_id"], condition=~Q(external_id=""), name="group_unique_external_id"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.group.name} ({self.get_origin_display()})"
 
 
 class Scope(models.TextChoices):

@@ -11,10 +11,13 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
 from django.db import transaction
+from django.utils import timezone
 
-from accounts.audit import activation_change_record, memberships_record, role_change_record
+from accounts.audit import Actor, activation_change_record, memberships_record, role_change_record
 from accounts.models import Role, User
 
 
@@ -66,7 +69,7 @@ def user_setup(
 
 
 @transaction.atomic
-def user_role_set(*, user: User, role: Role, acting_user: User | None) -> bool:
+def user_role_set(*, user: User, role: Role, acting_user: Actor) -> bool:
     """Give the user this role (a knowledge admin sees every document and enters the admin
     console); False if they already had it. ``user`` is taken as it is saved now."""
     if user.role == role:
@@ -79,7 +82,7 @@ def user_role_set(*, user: User, role: Role, acting_user: User | None) -> bool:
 
 
 @transaction.atomic
-def user_activation_set(*, user: User, active: bool, acting_user: User | None) -> bool:
+def user_activation_set(*, user: User, active: bool, acting_user: Actor) -> bool:
     """Activate or deactivate the user; False if they already were so.
 
     A deactivated user sees nothing from the next question on: the visibility rule admits only
@@ -90,7 +93,22 @@ def user_activation_set(*, user: User, active: bool, acting_user: User | None) -
     user.is_active = active
     user.save(update_fields=["is_active"])
     activation_change_record(acting_user=acting_user, user=user)
+    if not active:
+        user_sessions_end(user=user)
     return True
+
+
+def user_sessions_end(*, user: User) -> int:
+    """Delete the user's signed-in sessions; returns how many.
+
+    Not what keeps a deactivated user out (the session middleware already refuses an inactive
+    user at their next request), but a session that cannot be used should not linger either.
+    Sessions keep the user's id only inside their encoded data, so each live one is decoded.
+    """
+    live = Session.objects.filter(expire_date__gt=timezone.now())
+    theirs = [s.pk for s in live.iterator() if s.get_decoded().get(SESSION_KEY) == str(user.pk)]
+    Session.objects.filter(pk__in=theirs).delete()
+    return len(theirs)
 
 
 @transaction.atomic
@@ -101,7 +119,7 @@ def users_deactivate(*, users: Iterable[User], acting_user: User | None) -> int:
 
 
 @transaction.atomic
-def user_groups_set(*, user: User, groups: Iterable[Group], acting_user: User | None) -> bool:
+def user_groups_set(*, user: User, groups: Iterable[Group], acting_user: Actor) -> bool:
     """Make the user a member of exactly these groups; False if they already were."""
     before, after = set(user.groups.all()), set(groups)
     added, removed = _by_name(after - before), _by_name(before - after)
@@ -113,7 +131,7 @@ def user_groups_set(*, user: User, groups: Iterable[Group], acting_user: User | 
 
 @transaction.atomic
 def group_members_change(
-    *, group: Group, added: Iterable[User] = (), removed: Iterable[User] = (), acting_user: User | None
+    *, group: Group, added: Iterable[User] = (), removed: Iterable[User] = (), acting_user: Actor
 ) -> None:
     """Take ``removed`` out of the group, then put ``added`` in (so someone in both stays a member).
 

@@ -145,6 +145,8 @@ class PermissionChange(models.Model):
         ROLE_CHANGED = "role_changed", "Role changed"
         USER_ACTIVATED = "user_activated", "User activated"
         USER_DEACTIVATED = "user_deactivated", "User deactivated"
+        ACL_CHANGED = "acl_changed", "Source's ACL changed"
+        PERMISSIONS_FROM_CHANGED = "permissions_from_changed", "Where a source's permissions come from changed"
 
     changed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     changed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")

@@ -100,7 +100,17 @@ class SourceAdmin(AccessAdmin):
     )
     list_filter = ("kind", "visible_to_all_staff", "paused")
     search_fields = ("name",)
-    fields = ("name", "kind", "config", "visible_to_all_staff", "sync_every_minutes", "state", "sync_progress", "files")
+    fields = (
+        "name",
+        "kind",
+        "config",
+        "permissions_from",
+        "visible_to_all_staff",
+        "sync_every_minutes",
+        "state",
+        "sync_progress",
+        "files",
+    )
     readonly_fields = ("state", "sync_progress", "files")
     inlines = [SourceGrantInline]
     actions = ["sync_now", "pause", "resume", "grant_group", "revoke_group"]
@@ -173,7 +183,7 @@ class SourceAdmin(AccessAdmin):
         self.message_user(request, f"Resumed {queryset.count()} source(s); a sync is queued for each.")
 
     def create_model(self, request: HttpRequest, data: dict[str, Any]) -> Source:
-        given = {field: data[field] for field in ("name", "kind", "config", "visible_to_all_staff")}
+        given = {field: data[field] for field in ("name", "kind", "config", "visible_to_all_staff", "permissions_from")}
         return source_create(sync_every_minutes=data["sync_every_minutes"], acting_user=console_user(request), **given)
 
     def update_model(self, request: HttpRequest, saved: Source, changes: dict[str, Any]) -> None:

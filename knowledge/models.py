@@ -35,6 +35,18 @@ class Source(models.Model):
         '"exclude": ["drafts/*"]}. Web pages: {"urls": ["https://intranet/page"]}. Uploads: {}.',
     )
     visible_to_all_staff = models.BooleanField(default=False)
+
+    class PermissionsFrom(models.TextChoices):
+        GRANTS = "grants", "Enclave's grants"
+        SOURCE = "source", "The source's own permissions (ACLs), plus Enclave's grants"
+
+    permissions_from = models.CharField(
+        max_length=8,
+        choices=PermissionsFrom.choices,
+        default=PermissionsFrom.GRANTS,
+        help_text="Who decides who may see each document: grants made in Enclave, or the ACLs read from the "
+        "source at every sync (a deny entry there beats every allow)",
+    )
     sync_every_minutes = models.PositiveIntegerField(
         null=True, blank=True, help_text="Sync on a schedule; empty means only when asked"
     )
@@ -98,6 +110,9 @@ class Document(models.Model):
     size_bytes = models.BigIntegerField(default=0)
     visible_to_all_staff = models.BooleanField(default=False)
     principals = ArrayField(models.TextField(), default=list, blank=True, editable=False)
+    # Principals a deny entry of the source's ACL shuts out, whatever admits them (kept by the same
+    # triggers as principals; empty unless the source's permissions come from the source).
+    denied = ArrayField(models.TextField(), default=list, blank=True, editable=False)
     sync_run = models.ForeignKey(
         SyncRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents", editable=False
     )
@@ -127,6 +142,7 @@ class Chunk(models.Model):
     embedding_model = models.CharField(max_length=200, blank=True)
     search_vector = SearchVectorField(null=True)
     principals = ArrayField(models.TextField(), default=list, blank=True, editable=False)
+    denied = ArrayField(models.TextField(), default=list, blank=True, editable=False)
 
     objects = ChunkQuerySet.as_manager()
 
@@ -181,3 +197,38 @@ class Grant(models.Model):
         who = f"user {self.user}" if self.user_id else f"group {self.group}"
         what = f"source {self.source}" if self.source_id else f"document {self.document}"
         return f"{who} may view {what}"
+
+
+class AclEntry(models.Model):
+    """One entry of a document's access-control list as read from its source (an NT ACE, a POSIX
+    ACL entry), and the Enclave principal it became.
+
+    It counts only when the source's ``permissions_from`` is ``source``. An entry naming someone
+    Enclave does not know (an unmapped SID) has no user or group and is kept anyway, so the console
+    can say what it could not map rather than drop it silently.
+    """
+
+    document = models.ForeignKey(Document, on_delete=models.CASCADE, related_name="acl_entries")
+    position = models.PositiveIntegerField(help_text="The entry's place in the ACL as read")
+    allow = models.BooleanField(help_text="False: a deny entry, which beats every allow")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    everyone = models.BooleanField(default=False, help_text="Everyone / Authenticated Users / other: all staff")
+    as_read = models.CharField(max_length=300, help_text='The entry as the source names it, e.g. "DOMAIN\\Finance"')
+    inherited_from = models.CharField(max_length=1000, blank=True, help_text="The folder it is inherited from, if any")
+
+    class Meta:
+        ordering = ["document_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["document", "position"], name="acl_entry_unique_position"),
+            models.CheckConstraint(
+                condition=~(Q(user__isnull=False) & Q(group__isnull=False)),
+                name="acl_entry_one_principal",
+                violation_error_message="An ACL entry names at most one user or one group.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'allow' if self.allow else 'deny'} {self.as_read}"

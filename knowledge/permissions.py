@@ -40,7 +40,7 @@ from core.types import AnyUser
 if TYPE_CHECKING:
     # Annotations only: knowledge.models imports this module (through querysets.py), so at run time
     # grants are reached through the document's relations instead.
-    from knowledge.models import Document, Grant
+    from knowledge.models import AclEntry, Document, Grant
 
 ALL_STAFF = "staff"
 EVERYTHING = "*"
@@ -50,15 +50,17 @@ _QS = TypeVar("_QS", bound=QuerySet[Any])
 
 @dataclass(frozen=True)
 class Admission:
-    """One thing that lets a principal see a document (a flag, a grant, or the admin wildcard),
-    with how it reads. Deny entries (issue 19) would be admissions that forbid instead."""
+    """One thing that lets a principal see a document (a flag, a grant, an ACL entry, or the admin
+    wildcard), with how it reads; or, with ``denies``, a deny entry that shuts the principal out
+    whatever else admits it."""
 
     principal: str
     kind: PrincipalKind = field(repr=False)
-    rank: tuple[int, int]  # the order reasons are told in: admins, flags, then grants oldest first
+    rank: tuple[int, int]  # the order reasons are told in: admins, flags, grants oldest first, ACL entries
     reason: str  # about the document, for one user: "granted the source 'hr' through the group 'hr'"
     label: str  # the same in the list of who can see the document ("knowledge admin")
     short: str  # the same next to the source or document it is on ("through the group 'hr'")
+    denies: bool = False
 
 
 class PrincipalKind(ABC):
@@ -199,6 +201,45 @@ class GroupGrants(GrantKind):
         return self.how(grant)
 
 
+class SourceAcl(PrincipalKind):
+    """Entries of the document's ACL as read from its source (knowledge.models.AclEntry), for sources
+    whose permissions come from the source. They name the principals the other kinds define (a user,
+    a group, or everyone as ``"staff"``), so they add no principal a user holds: only admissions,
+    allowing or denying."""
+
+    def held_by(self, user: User) -> list[str]:
+        return []
+
+    def admissions(self, document: Document, grants: Sequence[Grant]) -> list[Admission]:
+        if document.source.permissions_from != document.source.PermissionsFrom.SOURCE:
+            return []
+        return [self.admit(entry) for entry in document.acl_entries.all() if self.principal(entry)]
+
+    def holders(self, principals: Sequence[str]) -> Q:
+        # Each kind's ``holders`` expects principals of its own kind only, so they are sorted first.
+        holders = [USER_GRANTS.holders(principals), GROUP_GRANTS.holders(principals)]
+        if ALL_STAFF in principals:
+            holders.append(ALL_STAFF_FLAGS.holders([ALL_STAFF]))
+        return reduce(or_, holders)
+
+    @staticmethod
+    def principal(entry: AclEntry) -> str:
+        """The principal an entry names; "" for one that maps to nobody Enclave knows."""
+        if entry.user_id is not None:
+            return f"{USER_GRANTS.prefix}{entry.user_id}"
+        if entry.group_id is not None:
+            return f"{GROUP_GRANTS.prefix}{entry.group_id}"
+        return ALL_STAFF if entry.everyone else ""
+
+    def admit(self, entry: AclEntry) -> Admission:
+        inherited = f", inherited from {entry.inherited_from}" if entry.inherited_from else ""
+        verb = "allowed" if entry.allow else "denied"
+        short = f"through {entry.as_read} ({'allow' if entry.allow else 'deny'}{inherited})"
+        reason = f"{verb} by the source's ACL {short}"
+        rank = (3, entry.position)
+        return Admission(self.principal(entry), self, rank, reason, label=reason, short=short, denies=not entry.allow)
+
+
 @dataclass(frozen=True)
 class Restriction:
     """What one user may see, worked out once per request: the rule's user side, as SQL sees it
@@ -217,18 +258,19 @@ class Restriction:
             return Q()
         if self.nothing:
             return Q(pk__in=[])  # Django answers this without a query
-        return Q(principals__overlap=self.principals)
+        # Deny wins: a row some principal of the user's is denied on is out, whatever admits them.
+        return Q(principals__overlap=self.principals) & ~Q(denied__overlap=self.principals)
 
     def sql(self, alias: str) -> tuple[str, dict[str, Any]] | None:
-        """The same filter as a WHERE clause over ``alias`` (a table with a ``principals`` column), or
-        None when nothing is filtered. A GIN-indexed array overlap: this is what search embeds in its
-        ranking SQL. A denied-principals set (issue 19) would be checked here and in ``q``, the one
-        Python place for it: ``AND NOT {alias}.denied && %(principals)s::text[]``."""
+        """The same filter as a WHERE clause over ``alias`` (a table with ``principals`` and ``denied``
+        columns), or None when nothing is filtered. A GIN-indexed array overlap, with the deny check
+        on the rows it finds: this is what search embeds in its ranking SQL."""
         if not alias.isidentifier():
             raise ValueError(f"not a table alias: {alias!r}")
         if self.everything:
             return None
-        return f"{alias}.principals && %(principals)s::text[]", {"principals": self.principals}
+        clause = f"{alias}.principals && %(principals)s::text[] AND NOT {alias}.denied && %(principals)s::text[]"
+        return clause, {"principals": self.principals}
 
 
 @dataclass(frozen=True)
@@ -236,9 +278,10 @@ class Audience:
     """Who may see one document now. ``users`` is not evaluated yet: count it, or take a page of it
     with ``prefetch_related("groups")`` for ``reasons_of``."""
 
-    admissions: list[Admission]
+    admissions: list[Admission]  # what admits someone (denials are kept apart, in ``denials``)
     users: QuerySet[User]
     policy: VisibilityPolicy = field(repr=False)
+    denials: list[Admission] = field(default_factory=list)  # deny entries: their holders are not in ``users``
 
     @property
     def all_staff_reason(self) -> str:
@@ -301,7 +344,7 @@ class VisibilityPolicy:
     # --- One document ------------------------------------------------------------------------------
 
     def admissions(self, document: Document) -> list[Admission]:
-        """Everything that admits someone to ``document``, in the order reasons are told."""
+        """Everything that admits someone to ``document``, or denies them, in the order reasons are told."""
         grants = [*document.grants.select_related("group"), *document.source.grants.select_related("group")]
         grants.sort(key=lambda grant: grant.pk)
         found = [admission for kind in self.kinds for admission in kind.admissions(document, grants)]
@@ -309,7 +352,11 @@ class VisibilityPolicy:
 
     def document_principals(self, document: Document) -> list[str]:
         """What ``enclave_document_principals()`` stores in the document's ``principals`` column."""
-        return sorted({admission.principal for admission in self.admissions(document)})
+        return sorted({a.principal for a in self.admissions(document) if not a.denies})
+
+    def document_denied(self, document: Document) -> list[str]:
+        """What ``enclave_document_denied()`` stores in the document's ``denied`` column."""
+        return sorted({a.principal for a in self.admissions(document) if a.denies})
 
     def admits(self, user: AnyUser, document: Document) -> bool:
         return bool(self.reasons(user, document))
@@ -317,18 +364,42 @@ class VisibilityPolicy:
     def reasons(self, user: AnyUser, document: Document) -> list[str]:
         """Every reason ``user`` may see ``document``; an empty list means they may not."""
         held = set(self.principals_of(user))
-        if not held:
+        admissions = self.admissions(document) if held else []
+        if self._denied(user, held, admissions):
             return []
-        return [admission.reason for admission in self.admissions(document) if admission.principal in held]
+        return [a.reason for a in admissions if a.principal in held and not a.denies]
+
+    def denials(self, user: AnyUser, document: Document) -> list[str]:
+        """The deny entries that shut ``user`` out of ``document``, in words (none for admins)."""
+        held = set(self.principals_of(user))
+        admissions = self.admissions(document) if held else []
+        return (
+            [a.reason for a in admissions if a.denies and a.principal in held]
+            if self._denied(user, held, admissions)
+            else []
+        )
+
+    def _denied(self, user: AnyUser, held: set[str], admissions: Sequence[Admission]) -> bool:
+        """Deny wins over every allow but the admin wildcard (in SQL, admins hold only "*")."""
+        return not self.is_admin(user) and any(a.denies and a.principal in held for a in admissions)
 
     def audience(self, document: Document) -> Audience:
         """Every active user who may see ``document``, in a few queries whatever the number of users."""
-        admissions = self.admissions(document)
+        found = self.admissions(document)
+        admissions = [a for a in found if not a.denies]
+        denials = [a for a in found if a.denies]
+        users = User.objects.filter(is_active=True).filter(self._holders(admissions))
+        if denials:
+            # Deny wins, except over the admin wildcard: knowledge admins hold only "*" in SQL.
+            users = users.exclude(self._holders(denials) & ~User.knowledge_admins())
+        return Audience(admissions, users, self, denials)
+
+    @staticmethod
+    def _holders(admissions: Sequence[Admission]) -> Q:
         by_kind: dict[PrincipalKind, list[str]] = {}
         for admission in admissions:
             by_kind.setdefault(admission.kind, []).append(admission.principal)
-        holders = reduce(or_, (kind.holders(principals) for kind, principals in by_kind.items()), Q(pk__in=[]))
-        return Audience(admissions, User.objects.filter(is_active=True).filter(holders), self)
+        return reduce(or_, (kind.holders(principals) for kind, principals in by_kind.items()), Q(pk__in=[]))
 
     # --- One user: what they may see ---------------------------------------------------------------
 
@@ -347,7 +418,9 @@ ALL_STAFF_FLAGS = AllStaff()
 USER_GRANTS = UserGrants()
 GROUP_GRANTS = GroupGrants()
 
-visibility = VisibilityPolicy([ADMIN_WILDCARD, ALL_STAFF_FLAGS, USER_GRANTS, GROUP_GRANTS])
+SOURCE_ACL = SourceAcl()
+
+visibility = VisibilityPolicy([ADMIN_WILDCARD, ALL_STAFF_FLAGS, USER_GRANTS, GROUP_GRANTS, SOURCE_ACL])
 
 # Two answers under the names benches and tests have long used.
 principals_of = visibility.principals_of

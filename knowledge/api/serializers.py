@@ -13,7 +13,7 @@ from accounts.models import User
 from core.api.strict import StrictTypes
 from knowledge.models import Document, Grant, Source
 from knowledge.selectors import document_list, sync_progress_of, sync_queued
-from knowledge.selectors.access import DocumentAudience
+from knowledge.selectors.access import AclLine, DocumentAudience
 from knowledge.selectors.manage import source_console_list
 
 MAX_K = 50
@@ -111,11 +111,21 @@ class GrantLineSerializer(serializers.Serializer):
     granted_at = serializers.DateTimeField()
 
 
+class AclLineSerializer(serializers.Serializer[AclLine]):
+    as_read = serializers.CharField(help_text="The entry's principal as the source names it")
+    allow = serializers.BooleanField(help_text="False: a deny entry, which beats every allow")
+    inherited_from = serializers.CharField(help_text="The folder it is inherited from; empty if set on the file")
+    became = serializers.CharField(help_text="The Enclave user or group it maps to, or that it maps to nobody")
+
+
 class AudienceSerializer(serializers.Serializer[DocumentAudience]):
     all_staff_reason = serializers.CharField(help_text="Why every active user may see it; empty if not")
     viewer_count = serializers.IntegerField()
     viewers = ViewerSerializer(many=True, help_text="The first 500, by name, each with why")
     grants = GrantLineSerializer(many=True)
+    acl_counts = serializers.BooleanField(help_text="Whether the source's ACL decides (its permissions come from it)")
+    acl = AclLineSerializer(many=True, help_text="The source's ACL for this document, as read at the last sync")
+    denied = serializers.ListField(child=serializers.CharField(), help_text="Deny entries that shut people out")
 
 
 # --- Managing (knowledge admins) ----------------------------------------------------------------
@@ -153,6 +163,7 @@ class SourceSerializer(StrictTypes, serializers.ModelSerializer[Source]):
             "kind",
             "config",
             "visible_to_all_staff",
+            "permissions_from",
             "sync_every_minutes",
             "paused",
             "last_synced_at",

@@ -7,13 +7,13 @@ check the caller, fetch, and shape the answers for the pages and the API."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db.models import Q
 
 from accounts.models import User
-from knowledge.models import Document, Grant, Source
+from knowledge.models import AclEntry, Document, Grant, Source
 from knowledge.permissions import ALL_STAFF_FLAGS, AnyUser, visibility
 
 
@@ -45,13 +45,29 @@ class Viewer:
 
 
 @dataclass(frozen=True)
+class AclLine:
+    """One entry of the document's ACL as read from its source, and what it became in Enclave."""
+
+    as_read: str
+    allow: bool
+    inherited_from: str
+    became: str  # "group hr", "user bob", "all staff", or that it maps to nobody
+
+
+@dataclass(frozen=True)
 class DocumentAudience:
-    """Who can see a document now, and why. ``viewers`` is capped; ``viewer_count`` is not."""
+    """Who can see a document now, and why. ``viewers`` is capped; ``viewer_count`` is not.
+
+    ``acl`` is the source's ACL as read; it decides only when ``acl_counts`` (the source's
+    permissions come from the source). ``denied`` names the deny entries that shut people out."""
 
     all_staff_reason: str
     grants: list[GrantLine]
     viewers: list[Viewer]
     viewer_count: int
+    acl_counts: bool = False
+    acl: list[AclLine] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)
 
 
 AUDIENCE_VIEWERS_SHOWN = 500
@@ -73,7 +89,26 @@ def document_audience(*, fetched_by: AnyUser, document: Document) -> DocumentAud
         .order_by("id")
     )
     lines = [_grant_line(grant) for grant in grants]
-    return DocumentAudience(audience.all_staff_reason, lines, viewers, audience.users.count())
+    acl = [_acl_line(entry) for entry in document.acl_entries.select_related("user", "group")]
+    return DocumentAudience(
+        audience.all_staff_reason,
+        lines,
+        viewers,
+        audience.users.count(),
+        acl_counts=document.source.permissions_from == Source.PermissionsFrom.SOURCE,
+        acl=acl,
+        denied=[denial.label for denial in audience.denials],
+    )
+
+
+def _acl_line(entry: AclEntry) -> AclLine:
+    if entry.user is not None:
+        became = f"user {entry.user.get_username()}"
+    elif entry.group is not None:
+        became = f"group {entry.group.name}"
+    else:
+        became = "all staff" if entry.everyone else "nobody: it maps to no Enclave user or group"
+    return AclLine(entry.as_read, entry.allow, entry.inherited_from, became)
 
 
 def _grant_line(grant: Grant) -> GrantLine:

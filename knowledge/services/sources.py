@@ -13,11 +13,12 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.audit import permission_change_record
+from accounts.models import PermissionChange, User
 from core.rls import acting_as_system
 from knowledge.models import Document, Source, SyncRun
 from knowledge.parsing import BadDocument
-from knowledge.services.grants import all_staff_change_record, all_staff_visibility_set
+from knowledge.services.grants import all_staff_change_record, all_staff_visibility_set, target_in_words
 from knowledge.services.queue import INGEST_DOCUMENTS, SYNC_SOURCE, task_enqueue
 from knowledge.services.reading import SourceUnavailable, source_file_path, source_item_uris, source_root
 
@@ -58,6 +59,7 @@ def source_create(
     config: dict[str, Any],
     visible_to_all_staff: bool = False,
     sync_every_minutes: int | None = None,
+    permissions_from: Source.PermissionsFrom = Source.PermissionsFrom.GRANTS,
     acting_user: User | None = None,
 ) -> Source:
     """A new source, recorded in the access trail if all staff may see it, and its first sync queued
@@ -68,6 +70,7 @@ def source_create(
         config=config,
         visible_to_all_staff=visible_to_all_staff,
         sync_every_minutes=sync_every_minutes,
+        permissions_from=permissions_from,
         created_by=acting_user,
     )
     if visible_to_all_staff:
@@ -83,10 +86,30 @@ SOURCE_SETTINGS = ("name", "kind", "config", "sync_every_minutes")
 
 @transaction.atomic
 def source_update(*, source: Source, acting_user: User | None, **changes: Any) -> Source:
-    """Change a source's name, kind, config, schedule or "all staff" flag (the flag through the
-    access trail, like every change to who may see what)."""
+    """Change a source's name, kind, config, schedule, "all staff" flag or where its permissions
+    come from (the last two through the access trail, like every change to who may see what)."""
+    permissions_from = changes.pop("permissions_from", source.permissions_from)
     _settings_update(source, SOURCE_SETTINGS, changes, acting_user=acting_user)
+    source_permissions_from_set(source=source, permissions_from=permissions_from, acting_user=acting_user)
     return source
+
+
+@transaction.atomic
+def source_permissions_from_set(*, source: Source, permissions_from: str, acting_user: User | None) -> bool:
+    """Let the source's own ACLs decide, or Enclave's grants; False if it already was so. A trigger
+    recomputes every document's principals in this transaction."""
+    if source.permissions_from == permissions_from:
+        return False
+    source.permissions_from = Source.PermissionsFrom(permissions_from)
+    source.save(update_fields=["permissions_from", "updated_at"])
+    permission_change_record(
+        acting_user=acting_user,
+        action=PermissionChange.Action.PERMISSIONS_FROM_CHANGED,
+        who="everyone with access to it",
+        what=target_in_words(source=source),
+        detail=f"now: {source.get_permissions_from_display()}",
+    )
+    return True
 
 
 @transaction.atomic

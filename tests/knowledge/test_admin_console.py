@@ -221,6 +221,7 @@ def test_a_paused_source_is_not_synced_and_its_waiting_documents_wait(
         {
             "name": source.name,
             "kind": "folder",
+            "permissions_from": "grants",
             "config": f'{{"path": "{tmp_path}"}}',
             "grants-TOTAL_FORMS": "0",
             "grants-INITIAL_FORMS": "0",
@@ -295,6 +296,7 @@ def test_a_source_added_in_the_console_goes_through_source_create(
     form = {
         "name": "Leave policies",
         "kind": "folder",
+        "permissions_from": "grants",
         "config": f'{{"path": "{tmp_path}"}}',
         "visible_to_all_staff": "on",
         "grants-TOTAL_FORMS": "1",
@@ -315,7 +317,13 @@ def test_a_source_added_in_the_console_goes_through_source_create(
 
 
 def test_a_source_changed_in_the_console_goes_through_source_update(people: People, corpus: Corpus) -> None:
-    form = {"name": "Notices", "kind": "upload", "config": "{}", **NO_GRANT_ROWS}  # "all staff" unticked
+    form = {
+        "name": "Notices",
+        "kind": "upload",
+        "config": "{}",
+        "permissions_from": "grants",
+        **NO_GRANT_ROWS,
+    }  # "all staff" unticked
     response = signed_in(people.admin).post(f"/admin/knowledge/source/{corpus.notices.pk}/change/", form, follow=True)
     assert "Access changes apply from the next question anyone asks." in response.content.decode()
     notices = Source.objects.get(pk=corpus.notices.pk)

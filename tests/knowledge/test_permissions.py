@@ -38,9 +38,10 @@ def test_admin_reads_are_not_found_or_empty_for_everyone_else(people: People, co
     assert visibility.admin_only(Grant.objects.all(), people.admin).count() == 3
 
 
-def test_search_embeds_one_indexable_overlap_and_nothing_for_admins(people: People) -> None:
+def test_search_embeds_one_indexable_overlap_then_the_deny_check_and_nothing_for_admins(people: People) -> None:
     bob = visibility.restriction(people.bob)
-    assert bob.sql("c") == ("c.principals && %(principals)s::text[]", {"principals": bob.principals})
+    clause = "c.principals && %(principals)s::text[] AND NOT c.denied && %(principals)s::text[]"
+    assert bob.sql("c") == (clause, {"principals": bob.principals})
     assert bob.principals == ["staff", f"u:{people.bob.pk}", f"g:{people.hr.pk}"]
     assert visibility.restriction(people.admin).sql("d") is None
     assert visibility.restriction(AnonymousUser()).nothing

@@ -1,7 +1,8 @@
 """The rule every way it is asked, against its plain definition.
 
 For random worlds of users (one maybe a knowledge admin, one maybe deactivated), groups,
-memberships, grants and "all staff" flags, the documents each user may see must be exactly the
+memberships, grants, "all staff" flags and ACL entries read from sources (allow and deny, where
+deny wins), the documents each user may see must be exactly the
 ones the definition (tests/security/worlds.py) admits, asked five ways:
 - the application's filter alone (row-level security opened up by the system context);
 - row-level security alone (no application filter at all);
@@ -66,7 +67,7 @@ def by_reasons(users: list[User], documents: list[Document]) -> Seen:
 
 @pytest.mark.django_db
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(world=worlds(users=3, groups=2, sources=2, documents=4, admins=True, deactivated=True))
+@given(world=worlds(users=3, groups=2, sources=2, documents=4, admins=True, deactivated=True, acls=True))
 def test_every_way_of_asking_matches_the_definition(world: World) -> None:
     with transaction.atomic():
         users, documents = build(world)
@@ -77,6 +78,7 @@ def test_every_way_of_asking_matches_the_definition(world: World) -> None:
             for d, document in enumerate(documents):
                 document.refresh_from_db()
                 assert visibility.document_principals(document) == sorted(document.principals), f"document {d}"
+                assert visibility.document_denied(document) == sorted(document.denied), f"document {d} denied"
             assert by_audience(users, documents) == definition, "audience()"
             assert by_reasons(users, documents) == definition, "reasons()"
         transaction.set_rollback(True)

@@ -55,7 +55,7 @@ def walls(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> st
 
 @pytest.mark.django_db
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(world=worlds(users=4, groups=3, sources=3, documents=5, admins=False))
+@given(world=worlds(users=4, groups=3, sources=3, documents=5, admins=False, acls=True))
 def test_search_returns_exactly_what_the_rule_allows(world: World, walls: str) -> None:
     with transaction.atomic():
         users, documents = build(world)

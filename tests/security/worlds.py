@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.contrib.auth.models import Group
 from hypothesis import strategies as st
 
 from accounts.models import Role, User
 from core.rls import acting_as_system
-from knowledge.models import Document
+from knowledge.models import Document, Source
+from knowledge.services.acls import AclEntryRead, document_acl_replace
 from knowledge.services.grants import grant_create
 from tests.factories import DocumentFactory, GroupFactory, SourceFactory, UserFactory
 
@@ -31,10 +33,21 @@ class World:
     document_source: tuple[int, ...]
     admin: int | None  # the one user who is a knowledge admin, if any
     deactivated: int | None = None  # the one user whose account is deactivated, if any (maybe the admin)
+    acl_sources: frozenset[int] = frozenset()  # sources whose permissions come from the source's ACLs
+    # (document, allow, "user" | "group" | "everyone" | "nobody", index): ACL entries as read; they
+    # count only on documents of acl_sources. "nobody" is an entry that maps to no one in Enclave.
+    acl_entries: frozenset[tuple[int, bool, str, int]] = frozenset()
 
 
 def worlds(
-    *, users: int, groups: int, sources: int, documents: int, admins: bool, deactivated: bool = False
+    *,
+    users: int,
+    groups: int,
+    sources: int,
+    documents: int,
+    admins: bool,
+    deactivated: bool = False,
+    acls: bool = False,
 ) -> st.SearchStrategy[World]:
     def grants_to(count: int) -> st.SearchStrategy[tuple[int, str, int]]:
         target = st.one_of(
@@ -56,7 +69,18 @@ def worlds(
         document_source=st.tuples(*[st.integers(0, sources - 1)] * documents),
         admin=st.one_of(st.none(), st.integers(0, users - 1)) if admins else st.none(),
         deactivated=st.one_of(st.none(), st.integers(0, users - 1)) if deactivated else st.none(),
+        acl_sources=st.frozensets(st.integers(0, sources - 1)) if acls else st.just(frozenset()),
+        acl_entries=st.frozensets(acl_entries(users, groups, documents), max_size=8) if acls else st.just(frozenset()),
     )
+
+
+def acl_entries(users: int, groups: int, documents: int) -> st.SearchStrategy[tuple[int, bool, str, int]]:
+    principal = st.one_of(
+        st.tuples(st.just("user"), st.integers(0, users - 1)),
+        st.tuples(st.just("group"), st.integers(0, groups - 1)),
+        st.tuples(st.sampled_from(["everyone", "nobody"]), st.just(0)),
+    )
+    return st.tuples(st.integers(0, documents - 1), st.booleans(), principal).map(lambda t: (t[0], t[1], *t[2]))
 
 
 def allowed(world: World, user: int) -> set[int]:
@@ -74,9 +98,18 @@ def allowed(world: World, user: int) -> set[int]:
             or source in world.staff_sources
             or any((user, *t) in world.user_grants for t in targets)
             or any((g, *t) in world.group_grants for g in groups for t in targets)
-        ):
-            admitted.add(doc)
+            or any(acl_names(world, user, groups, doc, allow=True))
+        ) and not any(acl_names(world, user, groups, doc, allow=False)):
+            admitted.add(doc)  # deny wins: a deny entry naming the user shuts them out whatever admits them
     return admitted
+
+
+def acl_names(world: World, user: int, groups: set[int], doc: int, *, allow: bool) -> list[tuple[str, int]]:
+    """The ACL entries of ``doc`` (if its source's ACLs count) that name ``user``, allowing or denying."""
+    if world.document_source[doc] not in world.acl_sources:
+        return []
+    names = {("user", user), ("everyone", 0), *(("group", g) for g in groups)}
+    return [(kind, i) for (d, a, kind, i) in world.acl_entries if d == doc and a == allow and (kind, i) in names]
 
 
 def build(world: World) -> tuple[list[User], list[Document]]:
@@ -101,4 +134,23 @@ def build(world: World) -> tuple[list[User], list[Document]]:
             grant_create(user=users[u], **{kind: on[kind][index]})
         for g, kind, index in world.group_grants:
             grant_create(group=groups[g], **{kind: on[kind][index]})
+        for s, source in enumerate(sources):
+            if s in world.acl_sources:
+                source.permissions_from = Source.PermissionsFrom.SOURCE
+                source.save(update_fields=["permissions_from"])
+        for d, document in enumerate(documents):
+            entries = [
+                acl_entry(allow, kind, i, users, groups) for (e, allow, kind, i) in sorted(world.acl_entries) if e == d
+            ]
+            document_acl_replace(document=document, entries=entries)
     return users, documents
+
+
+def acl_entry(allow: bool, kind: str, index: int, users: list[User], groups: list[Group]) -> AclEntryRead:
+    named = {
+        "user": {"user": users[index]} if kind == "user" else {},
+        "group": {"group": groups[index]} if kind == "group" else {},
+        "everyone": {"everyone": True},
+        "nobody": {},
+    }[kind]
+    return AclEntryRead(allow=allow, as_read=f"{kind} {index}", **named)  # type: ignore[arg-type]

@@ -46,7 +46,7 @@ FORMATS: dict[str, Format] = {
     ),
     "ods": Format(ods.parse, (".ods",), ("application/vnd.oasis.opendocument.spreadsheet",), headings_are_titles=False),
     "csv": Format(delimited.parse_csv, (".csv",), ("text/csv",), headings_are_titles=False),
-    "tsv": Format(delimited.parse_tsv, (".tsv", ".tab"), ("text/tab-separated-values",), headings_are_titles=False),
+    "tsv": Format(delimited.parse_tsv, (".tsv",), ("text/tab-separated-values",), headings_are_titles=False),
     "pptx": Format(pptx.parse, (".pptx",), (f"{_OOXML}.presentationml.presentation",), headings_are_titles=False),
     "eml": Format(eml.parse, (".eml",), ("message/rfc822",), headings_are_titles=False),
     "mbox": Format(mbox.parse, (".mbox",), ("application/mbox",), headings_are_titles=False),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
-from typing import Any
+from typing import Any, cast
 
 from knowledge.parsing.base import BadDocument, Block, ParsedDocument, RawFile, library_errors
 from knowledge.parsing.blocks import clean
@@ -33,9 +33,7 @@ def parse(file: RawFile) -> ParsedDocument:
 
 def read_message(data: bytes) -> EmailMessage:
     with library_errors("The e-mail could not be read"):
-        message = BytesParser(policy=policy.default).parsebytes(data)
-    assert isinstance(message, EmailMessage)  # what policy.default builds
-    return message
+        return cast(EmailMessage, BytesParser(policy=policy.default).parsebytes(data))  # what policy.default builds
 
 
 def message_blocks(message: EmailMessage, file: RawFile) -> tuple[list[Block], dict[str, Any]]:
@@ -47,7 +45,7 @@ def message_blocks(message: EmailMessage, file: RawFile) -> tuple[list[Block], d
         )
     with library_errors("The e-mail's headers could not be read"):
         headers = _headers(message)
-    path = (_label(message, headers),)
+        path = (_label(message, headers),)
     lines = [f"{name.capitalize()}: {headers[name]}" for name in HEADERS if headers[name]]
     blocks = [Block(text="\n".join(lines), heading_path=path)] if lines else []
     blocks += _body(message, file, path)

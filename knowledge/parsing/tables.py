@@ -9,9 +9,11 @@ from collections.abc import Iterable, Sequence
 from knowledge.parsing.base import BadDocument, Block
 from knowledge.parsing.blocks import clean
 
-# A block of rows is kept to about one chunk, so that the rows a chunk's citation names are the rows it
-# holds. UTF-8 bytes stand in for tokens (about 4 a token in English, 3 in Chinese): parsing has no tokenizer.
-BLOCK_BYTES = 600
+# A block of rows is kept within one chunk, so that the rows a chunk's citation names are the rows it holds.
+# Parsing has no tokenizer, so UTF-8 bytes stand in for tokens: rows of codes and numbers, or of Chinese, take
+# about 2.7 bytes a token with multilingual-e5, so 400 bytes came to at most ~150 tokens, inside the default
+# 200-token chunk (600 bytes made two chunks of most blocks). A block that is cut still names all its rows.
+BLOCK_BYTES = 400
 BLOCK_ROWS = 20
 
 Row = tuple[int, Sequence[object]]  # the row's number as the spreadsheet shows it, and its cells' values

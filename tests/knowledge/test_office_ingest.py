@@ -93,7 +93,10 @@ def test_a_question_finds_the_rows_or_the_slide_that_answers_it_and_the_citation
         workbook_document = Document.objects.get(source=uploads, uri="offices.xlsx")
     assert deck.title == "Strategy 2025" and workbook_document.title == "offices"
     assert workbook_document.metadata["hidden_sheets"] == ["Salaries"]
-    everything = " ".join(chunk.text for chunk in chunks_of(workbook_document))
+    sheet_chunks = chunks_of(workbook_document)
+    sections = [chunk.metadata["section"] for chunk in sheet_chunks]
+    assert len(sections) == len(set(sections)) > 4  # each block of rows fits one chunk, so its label is exact
+    everything = " ".join(chunk.text for chunk in sheet_chunks)
     assert "150000" not in everything  # a hidden sheet's numbers are never indexed
     assert not chunk_search(fetched_by=people.charlie, query="When does Project Aurora launch?")
 

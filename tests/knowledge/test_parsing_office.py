@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.parsing import BadDocument, Block, ParsedDocument, document_parse
+from knowledge.parsing.tables import BLOCK_BYTES
 from knowledge.services.chunking import document_chunk
 from tests.knowledge.office_files import (
     Sheet,
@@ -73,7 +74,7 @@ def test_a_long_sheet_becomes_blocks_of_rows_about_a_chunk_each() -> None:
     ranges = [tuple(map(int, block.heading_path[1].removeprefix("rows ").split("–"))) for block in parsed.blocks]
     assert len(ranges) > 5 and ranges[0][0] == 2 and ranges[-1][1] == 201
     assert all(next_first == last + 1 for (_, last), (next_first, _) in pairwise(ranges))
-    assert all(len(block.text.encode()) <= 600 for block in parsed.blocks)
+    assert all(len(block.text.encode()) <= BLOCK_BYTES for block in parsed.blocks)
     assert "Invoice: INV-00150 | Amount: 1500 | Customer: Customer 150" in "\n".join(b.text for b in parsed.blocks)
 
 

@@ -174,6 +174,9 @@ ENCLAVE_EMBEDDING_THREADS = env_int("ENCLAVE_EMBEDDING_THREADS", 0, minimum=0)  
 ENCLAVE_INGEST_BATCH_DOCUMENTS = env_int("ENCLAVE_INGEST_BATCH_DOCUMENTS", 32, minimum=1)
 ENCLAVE_CHUNK_TOKENS = env_int("ENCLAVE_CHUNK_TOKENS", 200, minimum=16)
 ENCLAVE_CHUNK_OVERLAP_TOKENS = env_int("ENCLAVE_CHUNK_OVERLAP_TOKENS", 40, minimum=0)
+# A spreadsheet (all its sheets) or CSV with more rows with content than this fails with that reason
+# rather than keeping a worker embedding rows for hours.
+ENCLAVE_SHEET_MAX_ROWS = env_int("ENCLAVE_SHEET_MAX_ROWS", 100_000, minimum=1)
 UPLOADS_DIR = DATA_DIR / "uploads"
 
 

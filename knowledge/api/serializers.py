@@ -232,7 +232,9 @@ class SourceStatusSerializer(serializers.Serializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="txt, md, html, pdf or docx; a file of the same name is replaced")
+    file = serializers.FileField(
+        help_text="txt, md, html, pdf, docx, xlsx, ods, csv, tsv, pptx, eml, mbox; a file of the same name is replaced"
+    )
 
 
 class FailedDocumentSerializer(serializers.ModelSerializer[Document]):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
-from knowledge.parsing import docx, html, md, pdf, txt
+from knowledge.parsing import delimited, docx, eml, html, mbox, md, ods, pdf, pptx, txt, xlsx
 from knowledge.parsing.base import BadDocument, Block, ParsedDocument, Parser, RawFile, check_size
 
 __all__ = ["FORMATS", "BadDocument", "Block", "Format", "ParsedDocument", "document_parse"]
@@ -26,31 +26,63 @@ class Format:
     parse: Parser
     extensions: tuple[str, ...]  # lower case, with the dot; the first is the one named to users
     content_types: tuple[str, ...]  # chosen only when the extension names no format
+    # Whether a document without a title of its own takes its first heading as one: not where the
+    # heading paths are places ("Sheet1 > rows 2–11", "Slide 1"), which make poor titles; the file name does.
+    headings_are_titles: bool = True
 
 
+_OOXML = "application/vnd.openxmlformats-officedocument"
 FORMATS: dict[str, Format] = {
     "txt": Format(txt.parse, (".txt",), ("text/plain",)),
     "md": Format(md.parse, (".md", ".markdown"), ("text/markdown",)),
     "html": Format(html.parse, (".html", ".htm"), ("text/html",)),
     "pdf": Format(pdf.parse, (".pdf",), ("application/pdf",)),
-    "docx": Format(
-        docx.parse, (".docx",), ("application/vnd.openxmlformats-officedocument.wordprocessingml.document",)
+    "docx": Format(docx.parse, (".docx",), (f"{_OOXML}.wordprocessingml.document",)),
+    "xlsx": Format(
+        xlsx.parse,
+        (".xlsx", ".xlsm"),
+        (f"{_OOXML}.spreadsheetml.sheet", "application/vnd.ms-excel.sheet.macroenabled.12"),
+        headings_are_titles=False,
     ),
+    "ods": Format(ods.parse, (".ods",), ("application/vnd.oasis.opendocument.spreadsheet",), headings_are_titles=False),
+    "csv": Format(delimited.parse_csv, (".csv",), ("text/csv",), headings_are_titles=False),
+    "tsv": Format(delimited.parse_tsv, (".tsv",), ("text/tab-separated-values",), headings_are_titles=False),
+    "pptx": Format(pptx.parse, (".pptx",), (f"{_OOXML}.presentationml.presentation",), headings_are_titles=False),
+    "eml": Format(eml.parse, (".eml",), ("message/rfc822",), headings_are_titles=False),
+    "mbox": Format(mbox.parse, (".mbox",), ("application/mbox",), headings_are_titles=False),
 }
 EXTENSION_FORMATS = {extension: name for name, fmt in FORMATS.items() for extension in fmt.extensions}
 MIME_FORMATS = {content_type: name for name, fmt in FORMATS.items() for content_type in fmt.content_types}
 _NAMED = [fmt.extensions[0] for fmt in FORMATS.values()]
-SUPPORTED = ", ".join(_NAMED[:-1]) + " and " + _NAMED[-1]  # ".txt, .md, .html, .pdf and .docx"
+SUPPORTED = ", ".join(_NAMED[:-1]) + " and " + _NAMED[-1]  # ".txt, .md, .html, .pdf, .docx, ... and .mbox"
 
 
-def document_parse(*, data: bytes, filename: str, content_type: str | None = None, max_bytes: int) -> ParsedDocument:
-    """The text blocks of one uploaded file, or BadDocument saying in words why it cannot be read."""
+def document_parse(
+    *,
+    data: bytes,
+    filename: str,
+    content_type: str | None = None,
+    max_bytes: int,
+    max_rows: int = 100_000,
+    depth: int = 0,
+) -> ParsedDocument:
+    """The text blocks of one uploaded file, or BadDocument saying in words why it cannot be read.
+
+    ``max_rows`` bounds a spreadsheet's rows; ``depth`` counts the e-mails a file is attached inside.
+    """
     fmt, charset = _detect_format(filename, content_type)
     check_size(data, max_bytes)
-    parsed = FORMATS[fmt].parse(RawFile(data=data, max_bytes=max_bytes, charset=charset))
+
+    def attachment_parse(data: bytes, filename: str, content_type: str | None) -> ParsedDocument:
+        limits = {"max_bytes": max_bytes, "max_rows": max_rows}
+        return document_parse(data=data, filename=filename, content_type=content_type, **limits, depth=depth + 1)
+
+    file = RawFile(data, max_bytes, charset, max_rows=max_rows, depth=depth, attachment_parse=attachment_parse)
+    parsed = FORMATS[fmt].parse(file)
     if not parsed.blocks:
         raise BadDocument("The file contains no readable text.")
-    return replace(parsed, title=parsed.title or _fallback_title(parsed.blocks, filename))
+    headings = parsed.blocks if FORMATS[fmt].headings_are_titles else []
+    return replace(parsed, title=parsed.title or _fallback_title(headings, filename))
 
 
 def _detect_format(filename: str, content_type: str | None) -> tuple[str, str | None]:

@@ -42,6 +42,10 @@ class ParsedDocument:
     metadata: dict[str, Any] = field(default_factory=dict)  # e.g. {"format": "pdf", "pages": 12}
 
 
+def _no_attachments(data: bytes, filename: str, content_type: str | None) -> ParsedDocument:
+    raise BadDocument(f"The attachment {filename!r} cannot be read here.")
+
+
 @dataclass(frozen=True)
 class RawFile:
     """What a format's parser is given: bytes already known to be neither empty nor over the limit."""
@@ -49,6 +53,11 @@ class RawFile:
     data: bytes
     max_bytes: int  # the upload limit, which also bounds what an archive may unpack to
     charset: str | None = None  # declared with the upload's content type; text formats try it after UTF-8
+    max_rows: int = 100_000  # spreadsheets: the most rows with content a file may have
+    depth: int = 0  # how many e-mails this file is attached inside (0: the uploaded file itself)
+    # Parses a file attached to this one by its own format, one level deeper (document_parse supplies it:
+    # the format modules cannot import the registry that imports them).
+    attachment_parse: Callable[[bytes, str, str | None], ParsedDocument] = _no_attachments
 
 
 # Each format module's ``parse``: the file's blocks (its title may be left empty), or BadDocument.
@@ -111,13 +120,17 @@ def _decode_text(data: bytes, charset: str | None) -> str:
         with suppress(LookupError, UnicodeDecodeError):  # LookupError: an unknown declared charset
             if encoding:
                 return data.decode(encoding)
-    best = charset_normalizer.from_bytes(data).best()
+    guesses = charset_normalizer.from_bytes(data)
+    best = guesses.best()
     if best is None:
         raise BadDocument(
             "The text could not be decoded: the file looks like binary data, not text, or uses a character "
             "encoding Enclave does not recognise. Save it as UTF-8 and upload it again."
         )
-    return str(best)
+    # A short Chinese text (a three-row CSV) is as plausible in Korean cp949 as in GB18030 to the detector.
+    # Enclave's languages are English and Chinese, so among equally good guesses GB18030 wins.
+    tied = [guess for guess in guesses if (guess.chaos, guess.coherence) == (best.chaos, best.coherence)]
+    return str(next((guess for guess in tied if guess.encoding == "gb18030"), best))
 
 
 def _decode_or_fail(data: bytes, encoding: str) -> str:
@@ -128,8 +141,20 @@ def _decode_or_fail(data: bytes, encoding: str) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
-# Zip-based formats (.docx today): refusing zip bombs
+# Zip-based formats (Office, OpenDocument): refusing zip bombs and password-protected files
 # ---------------------------------------------------------------------------------------------
+
+_OLE_MAGIC = bytes.fromhex("d0cf11e0a1b11ae1")
+# Office encrypts a .docx/.xlsx/.pptx by wrapping the zip in an OLE compound file with these streams;
+# their names are stored in UTF-16 in the file's directory.
+_ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+
+def check_not_encrypted(file: RawFile, kind: str) -> None:
+    """Refuse a password-protected Office file with that reason, not as "damaged"."""
+    if file.data.startswith(_OLE_MAGIC) and _ENCRYPTED_PACKAGE in file.data:
+        raise BadDocument(f"{kind} is password-protected. Save a copy without the password, then upload that.")
+
 
 ZIP_MAX_ENTRIES = 10_000
 ZIP_MAX_UNPACKED = 200 * MB
@@ -145,6 +170,7 @@ def check_zip(file: RawFile, *, kind: str, unreadable: str) -> None:
     limits: zipfile never inflates an entry past its declared size (and fails the CRC check when
     the real data is longer).
     """
+    check_not_encrypted(file, kind)
     with library_errors(unreadable), zipfile.ZipFile(io.BytesIO(file.data)) as archive:
         entries = archive.infolist()
     if len(entries) > ZIP_MAX_ENTRIES:

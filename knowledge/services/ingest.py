@@ -127,6 +127,7 @@ def _parse_and_chunk(item: FetchedItem) -> tuple[ParsedDocument, list[ChunkDraft
         filename=item.filename,
         content_type=item.content_type,
         max_bytes=settings.ENCLAVE_MAX_FILE_BYTES,
+        max_rows=settings.ENCLAVE_SHEET_MAX_ROWS,
     )
     drafts = document_chunk(
         parsed.blocks,

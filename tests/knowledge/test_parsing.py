@@ -365,9 +365,9 @@ def test_damaged_utf16_text_is_refused() -> None:
 
 
 def test_unknown_extension_is_refused_naming_it_and_the_supported_types() -> None:
-    reason = refused(b"PK\x03\x04 spreadsheet", "budget.xlsx")
-    assert "'.xlsx'" in reason
-    for extension in (".txt", ".md", ".html", ".pdf", ".docx"):
+    reason = refused(b"PK\x03\x04 drawing", "plan.vsdx")
+    assert "'.vsdx'" in reason
+    for extension in (".txt", ".md", ".html", ".pdf", ".docx", ".xlsx", ".pptx", ".eml"):
         assert extension in reason
 
 

@@ -28,7 +28,9 @@ class PasswordBackend(ModelBackend):
     Only the sign-in is refused: loading a signed-in user from their session stays Django's own.
     """
 
-    def authenticate(self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any) -> User | None:  # type: ignore[override]
+    def authenticate(  # type: ignore[override]
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
         user = super().authenticate(request, username=username, password=password, **kwargs)
         if isinstance(user, User) and password_sign_in_allowed(user):
             return user

@@ -116,7 +116,7 @@ def _discover(issuer: str) -> dict[str, Any]:
         response.raise_for_status()
         document = response.json()
     except requests.HTTPError as exc:
-        raise ProviderUnavailable(f"{url} answered HTTP {exc.response.status_code}.") from exc
+        raise ProviderUnavailable(f"{url} answered HTTP {response.status_code}.") from exc
     except requests.RequestException as exc:
         raise ProviderUnavailable(f"{url} did not answer ({_network_reason(exc)}).") from exc
     except ValueError as exc:
@@ -189,27 +189,27 @@ class OIDCBackend(OIDCAuthenticationBackend):
 
     # The library's attributes, answered when read.
     @property
-    def OIDC_OP_TOKEN_ENDPOINT(self) -> str:  # noqa: N802 (the library's name)
+    def OIDC_OP_TOKEN_ENDPOINT(self) -> str:  # the library's name
         return str(provider_metadata()["token_endpoint"])
 
     @property
-    def OIDC_OP_USER_ENDPOINT(self) -> str | None:  # noqa: N802
+    def OIDC_OP_USER_ENDPOINT(self) -> str | None:
         return provider_metadata().get("userinfo_endpoint")
 
     @property
-    def OIDC_OP_JWKS_ENDPOINT(self) -> str:  # noqa: N802
+    def OIDC_OP_JWKS_ENDPOINT(self) -> str:
         return str(provider_metadata()["jwks_uri"])
 
     @property
-    def OIDC_RP_CLIENT_ID(self) -> str:  # noqa: N802
+    def OIDC_RP_CLIENT_ID(self) -> str:
         return str(settings.ENCLAVE_OIDC_CLIENT_ID)
 
     @property
-    def OIDC_RP_CLIENT_SECRET(self) -> str:  # noqa: N802
+    def OIDC_RP_CLIENT_SECRET(self) -> str:
         return str(settings.ENCLAVE_OIDC_CLIENT_SECRET)
 
     @property
-    def OIDC_RP_SIGN_ALGO(self) -> str:  # noqa: N802
+    def OIDC_RP_SIGN_ALGO(self) -> str:
         return str(settings.ENCLAVE_OIDC_SIGN_ALGO)
 
     OIDC_RP_IDP_SIGN_KEY = None  # the keys are always the provider's published ones (its jwks_uri)

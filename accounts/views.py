@@ -15,11 +15,19 @@ from django.contrib.auth.views import LoginView
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView, OIDCLogoutView
 
 from accounts.directory import DirectoryConflict
-from accounts.oidc import ProviderUnavailable, SignInRefused, library_setting, oidc_enabled, provider_metadata, provider_name
+from accounts.oidc import (
+    ProviderUnavailable,
+    SignInRefused,
+    library_setting,
+    oidc_enabled,
+    provider_metadata,
+    provider_name,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +65,11 @@ class SingleSignOnStartView(OIDCAuthenticationRequestView):
         View.__init__(self, **kwargs)  # the library reads the endpoint here; it is looked up in get()
 
     @property
-    def OIDC_OP_AUTH_ENDPOINT(self) -> str:  # noqa: N802 (the library's name)
+    def OIDC_OP_AUTH_ENDPOINT(self) -> str:  # the library's name
         return str(provider_metadata()["authorization_endpoint"])
 
     @property
-    def OIDC_RP_CLIENT_ID(self) -> str:  # noqa: N802
+    def OIDC_RP_CLIENT_ID(self) -> str:
         return str(settings.ENCLAVE_OIDC_CLIENT_ID)
 
     def get(self, request: HttpRequest) -> HttpResponse:
@@ -124,3 +132,12 @@ class SignOutView(OIDCLogoutView):
     """Signs out of Enclave, and of the provider too when single sign-on began the session."""
 
     get_settings = staticmethod(library_setting)
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        response: HttpResponse = super().post(request)
+        target = response.get("Location", "")
+        if not target or url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+            return response
+        # The chat page lets its forms go only to Enclave (form-action 'self'), and browsers hold the
+        # redirects that follow a form to that too: a page of Enclave's sends the browser on instead.
+        return render(request, "accounts/signing_out.html", {"provider_url": target, "provider_name": provider_name()})

@@ -122,6 +122,11 @@ provider.use(async (ctx, next) => {
   return undefined;
 });
 
+// What the provider refused and why, in its log (the fixture shows the log when a test fails to start it).
+for (const event of ['authorization.error', 'end_session.error', 'grant.error', 'userinfo.error', 'server_error']) {
+  provider.on(event, (ctx, error) => console.error(`${event}: ${error.message} ${error.error_description || ''}`, error.cause || ''));
+}
+
 const server = provider.listen(config.port, '127.0.0.1', () => {
   console.log(`oidc-provider listening on ${config.issuer}`);
 });

@@ -49,12 +49,15 @@ browser:
 	dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null)
 
 # The identity provider that the single sign-on tests start (tests/identity/): panva's
-# oidc-provider, installed from its lock file with the machine's Node.js (20 or later).
+# oidc-provider, installed from its lock file with the machine's Node.js, which must be 20 or
+# later (Debian's nodejs package is, from Debian 13; it is installed when there is no Node.js).
 OIDC_PROVIDER := tests/identity/oidc_provider
 identity-servers: $(OIDC_PROVIDER)/node_modules/.installed
 
 $(OIDC_PROVIDER)/node_modules/.installed: $(OIDC_PROVIDER)/package-lock.json
-	@command -v npm >/dev/null || { echo "npm is missing: the single sign-on tests need Node.js 20 or later with npm"; exit 1; }
+	command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null)
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || \
+		{ echo "The single sign-on tests need Node.js 20 or later; this is $$(node --version)."; exit 1; }
 	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -215,7 +215,10 @@ class OIDCBackend(OIDCAuthenticationBackend):
     OIDC_RP_IDP_SIGN_KEY = None  # the keys are always the provider's published ones (its jwks_uri)
 
     def authenticate(self, request: HttpRequest | None, **kwargs: Any) -> User | None:
-        if not oidc_enabled():
+        # Only the library's return view asks with a nonce. Django asks every backend in turn, so
+        # without this a password form posted to a URL carrying ?code=&state= would start a code
+        # exchange, one that no state in the session vouches for.
+        if not oidc_enabled() or "nonce" not in kwargs:
             return None
         user: User | None = super().authenticate(request, **kwargs)
         return user

@@ -86,9 +86,7 @@ def _private_jwk(key: rsa.RSAPrivateKey) -> dict[str, Any]:
     return {**jwk, "kid": KEY_ID, "alg": "RS256", "use": "sig"}
 
 
-def _provider_config(
-    issuer: str, port: int, enclave_url: str, key: rsa.RSAPrivateKey, accounts: Path
-) -> dict[str, Any]:
+def _provider_config(issuer: str, enclave_url: str, key: rsa.RSAPrivateKey, accounts: Path) -> dict[str, Any]:
     client = {
         "client_id": CLIENT_ID,
         "client_secret": CLIENT_SECRET,
@@ -99,7 +97,7 @@ def _provider_config(
         "grant_types": ["authorization_code"],
         "response_types": ["code"],
     }
-    return {"issuer": issuer, "port": port, "clients": [client], "jwks": {"keys": [_private_jwk(key)]},
+    return {"issuer": issuer, "clients": [client], "jwks": {"keys": [_private_jwk(key)]},
             "accounts_file": str(accounts)}  # fmt: skip
 
 
@@ -129,7 +127,7 @@ def oidc_provider(live_server, tmp_path_factory: pytest.TempPathFactory) -> Iter
     accounts, log = folder / "accounts.json", folder / "provider.log"
     accounts.write_text("[]", encoding="utf-8")
     config = folder / "config.json"
-    config.write_text(json.dumps(_provider_config(issuer, port, live_server.url, key, accounts)), encoding="utf-8")
+    config.write_text(json.dumps(_provider_config(issuer, live_server.url, key, accounts)), encoding="utf-8")
     with log.open("wb") as output:
         process = subprocess.Popen([node, str(PROVIDER_DIR / "server.mjs"), str(config)], stdout=output, stderr=output)
     provider = LocalProvider(issuer=issuer, process=process, accounts_file=accounts, signing_key=key, log=log)

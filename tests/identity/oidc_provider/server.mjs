@@ -3,26 +3,38 @@
 //
 //   node server.mjs CONFIG.json
 //
-// CONFIG.json (written by tests/identity/conftest.py):
-//   {"issuer": "http://127.0.0.1:PORT", "port": PORT, "clients": [...client metadata...],
-//    "jwks": {"keys": [...private JWKs...]}, "accounts_file": "/path/accounts.json"}
+// CONFIG.json (tests/identity/conftest.py writes one per test run; demo/config.json is the
+// README's): {"issuer": "http://127.0.0.1:PORT", "clients": [...client metadata...],
+//             "accounts_file": "accounts.json", "jwks": {"keys": [...private JWKs...]}}
+// A relative accounts_file is read from beside CONFIG.json; without jwks a signing key is made at
+// start-up (tokens then stop verifying when the provider restarts, which is fine for a demo).
 //
-// accounts.json is read again at every login and every claims lookup, so a test changes a
+// The accounts file is read again at every login and every claims lookup, so a test changes a
 // person's groups (or password) by rewriting it:
 //   [{"sub": "...", "login": "dana", "password": "...", "claims": {"email": "...", "groups": [...]}}]
 
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Provider from 'oidc-provider';
 
-const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+const configPath = process.argv[2];
+const config = JSON.parse(readFileSync(configPath, 'utf8'));
+const accountsFile = resolve(dirname(configPath), config.accounts_file);
 
 function accounts() {
-  return JSON.parse(readFileSync(config.accounts_file, 'utf8'));
+  return JSON.parse(readFileSync(accountsFile, 'utf8'));
+}
+
+function signingKeys() {
+  if (config.jwks) return config.jwks;
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return { keys: [{ ...privateKey.export({ format: 'jwk' }), kid: 'generated-at-start', alg: 'RS256', use: 'sig' }] };
 }
 
 const provider = new Provider(config.issuer, {
   clients: config.clients,
-  jwks: config.jwks,
+  jwks: signingKeys(),
   // The authorization code flow only with PKCE: a client that sends no code_challenge is refused.
   pkce: { required: () => true },
   scopes: ['openid', 'profile', 'email', 'groups', 'offline_access'],
@@ -127,7 +139,7 @@ for (const event of ['authorization.error', 'end_session.error', 'grant.error', 
   provider.on(event, (ctx, error) => console.error(`${event}: ${error.message} ${error.error_description || ''}`, error.cause || ''));
 }
 
-const server = provider.listen(config.port, '127.0.0.1', () => {
+const server = provider.listen(Number(new URL(config.issuer).port), '127.0.0.1', () => {
   console.log(`oidc-provider listening on ${config.issuer}`);
 });
 for (const signal of ['SIGTERM', 'SIGINT']) process.on(signal, () => server.close(() => process.exit(0)));

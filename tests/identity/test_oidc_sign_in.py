@@ -68,9 +68,11 @@ def finance_group(demo: dict[str, Source]) -> Group:
     return finance
 
 
-def through_the_provider(page: Page, person: ProviderPerson) -> None:
-    """From Enclave's sign-in page to the provider, its login (and, the first time, its consent) and back."""
+def through_the_provider(page: Page, person: ProviderPerson) -> float:
+    """From Enclave's sign-in page to the provider, its login (and, the first time, its consent) and
+    back; returns when the button was clicked (time.monotonic)."""
     page.goto("/")
+    clicked = time.monotonic()
     page.get_by_role("button", name=SIGN_IN_BUTTON).click()
     expect(page.get_by_role("heading", name="Test provider sign-in")).to_be_visible()
     page.get_by_label("Login").fill(person.login)
@@ -82,14 +84,14 @@ def through_the_provider(page: Page, person: ProviderPerson) -> None:
     if allow.is_visible():
         allow.click()
         expect(back_at_enclave).to_be_visible()
+    return clicked
 
 
 def sign_in_with_the_provider(page: Page, person: ProviderPerson) -> float:
-    """Sign in through the provider and land on the chat page; returns the seconds it took."""
-    started = time.monotonic()
-    through_the_provider(page, person)
+    """Sign in through the provider and land on the chat page; returns the seconds from the click."""
+    clicked = through_the_provider(page, person)
     expect(page.get_by_label("Your question")).to_be_visible()
-    return time.monotonic() - started
+    return time.monotonic() - clicked
 
 
 def search_sources(page: Page, query: str) -> set[str]:
@@ -126,6 +128,8 @@ def test_a_provider_sign_in_lands_on_the_chat_page_with_the_providers_groups_and
     answer.locator(".sources summary").click()
     expect(answer.locator(".sources")).to_contain_text("Salary bands 2026")  # only the hr group may see it
     screenshot(page, "signed-in-with-provider")
+    conversation = page.url
+    assert "Salary bands 2026" in (page.locator("main").text_content() or "")
 
     # The directory moves dana from hr to finance; her next sign-in brings Enclave in line.
     oidc_provider.people_set(replace(DANA, claims={**DANA.claims, "groups": ["finance"]}))
@@ -139,19 +143,29 @@ def test_a_provider_sign_in_lands_on_the_chat_page_with_the_providers_groups_and
     assert groups_of("dana") == {"finance"}
     assert "hr" not in search_sources(page, "salary bands for engineers")
     assert "finance" in search_sources(page, "travel and expense policy, booking flights")
+    page.goto(conversation)  # her earlier answer no longer shows what only hr may see
+    expect(page.locator(".question")).to_have_text("What are the salary bands for engineers?")
+    assert "Salary bands 2026" not in (page.locator("main").text_content() or "")
 
     # Enclave's session ends, the provider's stays: signing in again is redirects only.
-    page.context.clear_cookies(domain="localhost")
-    started = time.monotonic()
-    page.goto("/")
-    page.get_by_role("button", name=SIGN_IN_BUTTON).click()
-    expect(page.get_by_label("Your question")).to_be_visible()
-    redirects_only = time.monotonic() - started
+    redirects_only = sorted(sign_in_while_signed_in_at_the_provider(page) for _ in range(5))
     print(
         f"sign-in times: first (provider login and consent) {first * 1000:.0f} ms, "
         f"again after signing out (provider login) {second * 1000:.0f} ms, "
-        f"with the provider's session alive (redirects only) {redirects_only * 1000:.0f} ms"
+        f"with the provider's session alive (redirects only) median {redirects_only[2] * 1000:.0f} ms, "
+        f"slowest {redirects_only[-1] * 1000:.0f} ms of 5"
     )
+    assert groups_of("dana") == {"finance"}
+
+
+def sign_in_while_signed_in_at_the_provider(page: Page) -> float:
+    """Enclave's session gone, the provider's kept: the button leads straight back to the chat page."""
+    page.context.clear_cookies(domain="localhost")
+    page.goto("/")
+    started = time.monotonic()
+    page.get_by_role("button", name=SIGN_IN_BUTTON).click()
+    expect(page.get_by_label("Your question")).to_be_visible()
+    return time.monotonic() - started
 
 
 def test_a_replayed_or_forged_return_from_the_provider_is_refused(  # type: ignore[no-untyped-def]

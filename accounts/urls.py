@@ -5,8 +5,7 @@ from django.urls import include, path
 from accounts import views
 
 urlpatterns = [
-    # Before Django's own views of the same paths, so these are the ones that answer.
-    path("login/", views.SignInView.as_view(), name="login"),
+    # Before Django's own view of the same path, so this is the one that answers.
     path("logout/", views.SignOutView.as_view(), name="logout"),
     path("oidc/login/", views.SingleSignOnStartView.as_view(), name="oidc-login"),
     # The redirect URI to register with the identity provider: https://<enclave>/accounts/oidc/callback/

@@ -1,4 +1,4 @@
-"""Signing in and out: the sign-in page, single sign-on's start and return, and signing out.
+"""Single sign-on's start and return, and signing out (the sign-in page is Django's LoginView).
 
 The single sign-on views are mozilla-django-oidc's (see accounts/oidc.py), told Enclave's
 settings, with every way a sign-in can fail turned into a page that says what happened.
@@ -11,7 +11,6 @@ from typing import Any
 
 import requests
 from django.conf import settings
-from django.contrib.auth.views import LoginView
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -26,33 +25,14 @@ from accounts.oidc import (
     library_setting,
     oidc_enabled,
     provider_metadata,
-    provider_name,
 )
 
 logger = logging.getLogger(__name__)
 
 
-class SignInView(LoginView):
-    """The sign-in page: the provider's button when single sign-on is on, and the password form."""
-
-    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
-        context.update(
-            single_sign_on=oidc_enabled(),
-            provider_name=provider_name(),
-            passwords_for_admins_only=settings.ENCLAVE_LOCAL_PASSWORDS == "admins-only",
-        )
-        return context
-
-
 def sign_in_problem(request: HttpRequest, kind: str, detail: str = "", *, status: int) -> HttpResponse:
     """The page for a sign-in that did not work: what happened (``kind``), and why in words."""
-    context = {
-        "kind": kind,
-        "detail": detail,
-        "provider_name": provider_name(),
-        "passwords_for_admins_only": settings.ENCLAVE_LOCAL_PASSWORDS == "admins-only",
-    }
+    context = {"kind": kind, "detail": detail}  # and the provider's name (accounts/context_processors.py)
     return render(request, "accounts/sign_in_problem.html", context, status=status)
 
 
@@ -140,4 +120,4 @@ class SignOutView(OIDCLogoutView):
             return response
         # The chat page lets its forms go only to Enclave (form-action 'self'), and browsers hold the
         # redirects that follow a form to that too: a page of Enclave's sends the browser on instead.
-        return render(request, "accounts/signing_out.html", {"provider_url": target, "provider_name": provider_name()})
+        return render(request, "accounts/signing_out.html", {"provider_url": target})

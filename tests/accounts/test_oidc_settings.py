@@ -121,6 +121,14 @@ def test_the_sign_in_page_offers_the_provider(sso: Any) -> None:
 
 
 @pytest.mark.django_db
+def test_the_admin_consoles_sign_in_page_offers_the_provider_too(settings) -> None:  # type: ignore[no-untyped-def]
+    assert "Sign in with" not in Client().get("/admin/login/?next=/admin/").content.decode()
+    settings.ENCLAVE_OIDC_ISSUER, settings.ENCLAVE_OIDC_PROVIDER_NAME = "https://login.example.com", "Okta"
+    page = Client().get("/admin/login/?next=/admin/").content.decode()
+    assert 'href="/accounts/oidc/login/?next=/admin/">Sign in with Okta</a>' in page
+
+
+@pytest.mark.django_db
 def test_admins_only_refuses_staff_passwords_and_keeps_the_break_glass_admins(sso: Any, people: People) -> None:
     sso.ENCLAVE_LOCAL_PASSWORDS = "admins-only"
     UserFactory.create(username="root", is_superuser=True)

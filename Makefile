@@ -9,7 +9,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint migrate demo db-stop model test-model catalogs browser
+.PHONY: install run test lint migrate demo db-stop model test-model catalogs browser identity-servers
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,19 @@ BROWSER_PACKAGES := chromium fonts-wqy-microhei
 browser:
 	dpkg -s $(BROWSER_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null)
 
+# The identity provider that the single sign-on tests start (tests/identity/): panva's
+# oidc-provider, installed from its lock file with the machine's Node.js, which must be 20 or
+# later (Debian's nodejs package is, from Debian 13; it is installed when there is no Node.js).
+OIDC_PROVIDER := tests/identity/oidc_provider
+identity-servers: $(OIDC_PROVIDER)/node_modules/.installed
+
+$(OIDC_PROVIDER)/node_modules/.installed: $(OIDC_PROVIDER)/package-lock.json
+	command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null)
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' || \
+		{ echo "The single sign-on tests need Node.js 20 or later; this is $$(node --version)."; exit 1; }
+	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 migrate: catalogs
 	$(MANAGE) migrate --no-input
 	$(MANAGE) collectstatic --no-input -v 0
@@ -67,7 +80,7 @@ lint: install
 	$(BIN)/lint-imports --no-cache
 	$(MANAGE) makemigrations --check --dry-run
 
-test: lint test-model catalogs browser
+test: lint test-model catalogs browser identity-servers
 	$(BIN)/pytest
 
 # Stops the embedded PostgreSQL (it keeps running after `make run` so web and worker share it).

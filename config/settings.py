@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.claims import GroupFilter
 from config import embedded_broker, embedded_db
 from config.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str, parse_database_url
 
@@ -80,6 +81,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "accounts.context_processors.sign_in",
             ],
         },
     },
@@ -248,6 +250,64 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Passwords are checked by the first backend; the second signs people in through the company's
+# identity provider (accounts/oidc.py) and does nothing while ENCLAVE_OIDC_ISSUER is empty.
+AUTHENTICATION_BACKENDS = ["accounts.backends.PasswordBackend", "accounts.oidc.OIDCBackend"]
+# "all": anyone with a local password may use it. "admins-only": only local superusers and
+# knowledge admins (the break-glass accounts); everyone else signs in with single sign-on.
+ENCLAVE_LOCAL_PASSWORDS = env_choice("ENCLAVE_LOCAL_PASSWORDS", "all", ("all", "admins-only"))
+
+
+# --- Single sign-on (OpenID Connect; accounts/oidc.py) -------------------------------------------
+# Empty issuer: no single sign-on, and the sign-in page asks for a password as before. The
+# provider's endpoints come from {issuer}/.well-known/openid-configuration, fetched at the first
+# sign-in and kept.
+ENCLAVE_OIDC_ISSUER = (env_str("ENCLAVE_OIDC_ISSUER", "") or "").strip()
+ENCLAVE_OIDC_CLIENT_ID = (env_str("ENCLAVE_OIDC_CLIENT_ID", "") or "").strip()
+ENCLAVE_OIDC_CLIENT_SECRET = (env_str("ENCLAVE_OIDC_CLIENT_SECRET", "") or "").strip()
+ENCLAVE_OIDC_SCOPES = env_list("ENCLAVE_OIDC_SCOPES", ["openid", "email", "profile"])
+# The words on the sign-in button: "Sign in with <name>".
+ENCLAVE_OIDC_PROVIDER_NAME = (env_str("ENCLAVE_OIDC_PROVIDER_NAME", "") or "").strip() or "single sign-on"
+# How the client proves itself at the token endpoint (client_secret_basic is the standard's default).
+ENCLAVE_OIDC_CLIENT_AUTH = env_choice(
+    "ENCLAVE_OIDC_CLIENT_AUTH", "client_secret_basic", ("client_secret_basic", "client_secret_post")
+)
+# The ID token's signature algorithm: RS*/ES* are checked against the provider's published keys.
+ENCLAVE_OIDC_SIGN_ALGO = env_choice(
+    "ENCLAVE_OIDC_SIGN_ALGO", "RS256", ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
+)
+ENCLAVE_OIDC_TIMEOUT_SECONDS = env_int("ENCLAVE_OIDC_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+# Which claims (of the ID token and the userinfo answer) say who the person is.
+ENCLAVE_OIDC_USERNAME_CLAIM = (env_str("ENCLAVE_OIDC_USERNAME_CLAIM", "") or "").strip() or "preferred_username"
+ENCLAVE_OIDC_EMAIL_CLAIM = (env_str("ENCLAVE_OIDC_EMAIL_CLAIM", "") or "").strip() or "email"
+ENCLAVE_OIDC_NAME_CLAIM = (env_str("ENCLAVE_OIDC_NAME_CLAIM", "") or "").strip() or "name"
+# Empty: Enclave takes no groups from the provider and leaves memberships to the console.
+ENCLAVE_OIDC_GROUPS_CLAIM = (env_str("ENCLAVE_OIDC_GROUPS_CLAIM", "groups") or "").strip()
+# Which of those groups become Enclave groups: "all", "none", "prefix:enclave-" or "hr,finance".
+ENCLAVE_OIDC_GROUPS = (env_str("ENCLAVE_OIDC_GROUPS", "") or "").strip() or "all"
+# Members of these groups (values of ENCLAVE_OIDC_ADMIN_CLAIM, by default the groups claim) are
+# knowledge admins, and others are not; empty: roles are left to the console.
+ENCLAVE_OIDC_ADMIN_GROUPS = env_list("ENCLAVE_OIDC_ADMIN_GROUPS", [])
+ENCLAVE_OIDC_ADMIN_CLAIM = (env_str("ENCLAVE_OIDC_ADMIN_CLAIM", "") or "").strip()
+
+
+def _oidc_checked() -> None:
+    """Refuse a single sign-on setup that could not work, naming the variable to fix."""
+    try:
+        GroupFilter.parse(ENCLAVE_OIDC_GROUPS)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"ENCLAVE_OIDC_GROUPS={ENCLAVE_OIDC_GROUPS!r}: {exc}") from None
+    if not ENCLAVE_OIDC_ISSUER:
+        return
+    if not ENCLAVE_OIDC_ISSUER.startswith(("https://", "http://")):
+        raise ImproperlyConfigured(f"ENCLAVE_OIDC_ISSUER={ENCLAVE_OIDC_ISSUER!r} must be a URL (https://...)")
+    if not ENCLAVE_OIDC_CLIENT_ID:
+        raise ImproperlyConfigured("ENCLAVE_OIDC_ISSUER is set but ENCLAVE_OIDC_CLIENT_ID is empty")
+    if "openid" not in ENCLAVE_OIDC_SCOPES:
+        raise ImproperlyConfigured(f"ENCLAVE_OIDC_SCOPES={' '.join(ENCLAVE_OIDC_SCOPES)!r} must include openid")
+
+
+_oidc_checked()
 
 # Behind a TLS-terminating proxy (an ingress, a load balancer): trust its X-Forwarded-Proto, send
 # plain-HTTP visitors to HTTPS, and default to secure cookies. The probes and the metrics stay

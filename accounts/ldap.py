@@ -74,11 +74,9 @@ class MemberOfGroupType(LDAPGroupType):
     and only groups under the group search base count; the group filter is not applied."""
 
     def user_groups(self, ldap_user: Any, group_search: LDAPSearch) -> list[tuple[str, dict[str, list[str]]]]:
-        base = _dn_key(group_search.base_dn)
         groups = []
         for dn in (ldap_user.attrs or {}).get("memberOf", []):
-            key = _dn_key(dn)
-            if key[len(key) - len(base) :] != base or len(key) == len(base):
+            if not _is_below(dn, group_search.base_dn):
                 continue
             attribute, value, _flags = ldap.dn.str2dn(dn)[0][0]
             if attribute.lower() == self.name_attr.lower():
@@ -265,7 +263,13 @@ def _folded(names: Iterable[str]) -> set[str]:
     return {name.casefold() for name in names}
 
 
-def _dn_key(dn: str) -> list[list[tuple[str, str]]]:
+def _is_below(dn: str, base: str) -> bool:
+    """Whether ``dn`` is an entry under ``base`` (any depth), compared without regard to case."""
+    entry, top = _dn_parts(dn), _dn_parts(base)
+    return len(entry) > len(top) and entry[len(entry) - len(top) :] == top
+
+
+def _dn_parts(dn: str) -> list[list[tuple[str, str]]]:
     return [[(attribute.lower(), value.lower()) for attribute, value, _flags in rdn] for rdn in ldap.dn.str2dn(dn)]
 
 

@@ -249,13 +249,32 @@ def test_an_unreachable_directory_refuses_in_words_and_local_sign_in_still_works
     assert sign_in("admin", "local-break-glass")[2] == 302
 
 
-def test_a_refused_search_account_is_logged_with_the_setting_to_fix(directory: Slapd, settings, caplog) -> None:  # type: ignore[no-untyped-def]
-    settings.ENCLAVE_LDAP_BIND_PASSWORD = "stale"
+@pytest.mark.parametrize(
+    ("setting", "value", "logged"),
+    [
+        ("ENCLAVE_LDAP_BIND_PASSWORD", "stale", f"refused the search account ENCLAVE_LDAP_BIND_DN='{SEARCH_DN}'"),
+        ("ENCLAVE_LDAP_USER_SEARCH_BASE", f"ou=staff,{BASE}", "check ENCLAVE_LDAP_USER_SEARCH_BASE"),
+        ("ENCLAVE_LDAP_GROUP_SEARCH_BASE", f"ou=teams,{BASE}", "a search base does not exist"),
+    ],
+)
+def test_a_misconfigured_directory_is_logged_with_the_setting_to_fix(
+    directory: Slapd, settings, caplog, setting: str, value: str, logged: str
+) -> None:  # type: ignore[no-untyped-def]
+    setattr(settings, setting, value)
     with caplog.at_level(logging.ERROR, logger="accounts.ldap"):
         _browser, page, status = sign_in("erin")
     assert status == 200 and "the server log says why" in page
-    assert f"refused the search account ENCLAVE_LDAP_BIND_DN='{SEARCH_DN}'" in caplog.text
-    assert "check ENCLAVE_LDAP_BIND_PASSWORD" in caplog.text
+    assert logged in caplog.text
+    assert not User.objects.filter(username="erin").exists()  # no half-read groups were applied
+
+
+def test_a_person_renamed_in_the_directory_keeps_their_enclave_user(directory: Slapd) -> None:
+    sign_in("erin")
+    erin = User.objects.get(username="erin")
+    directory.admin().rename_s(person_dn("erin"), "uid=erin.hannon")  # slapd keeps the entryUUID
+    assert sign_in("erin.hannon", PASSWORDS["erin"])[2] == 302
+    erin.refresh_from_db()
+    assert erin.username == "erin.hannon" and group_names(erin) == {"platform", "engineering"}
 
 
 def test_starttls_and_ldaps_sign_in_with_the_servers_ca_file(directory: Slapd, settings) -> None:  # type: ignore[no-untyped-def]

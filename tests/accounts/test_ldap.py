@@ -8,6 +8,7 @@ and say what is wrong with the wrong one."""
 from __future__ import annotations
 
 import logging
+import socket
 import statistics
 import time
 from collections.abc import Iterator
@@ -247,6 +248,24 @@ def test_an_unreachable_directory_refuses_in_words_and_local_sign_in_still_works
     assert "The company directory cannot be reached" in page and "Local accounts still can" in page
     assert f"the LDAP server at {directory.url} cannot be reached" in caplog.text
     assert sign_in("admin", "local-break-glass")[2] == 302
+
+
+def test_a_directory_that_does_not_answer_is_given_up_on_after_the_timeout(settings, caplog) -> None:  # type: ignore[no-untyped-def]
+    """A port that accepts connections and never answers, like a hung server or a firewall's tarpit."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        settings.AUTHENTICATION_BACKENDS = LOCAL_AND_LDAP
+        settings.ENCLAVE_LDAP_URL = f"ldap://127.0.0.1:{silent.getsockname()[1]}/"
+        settings.ENCLAVE_LDAP_USER_SEARCH_BASE = PEOPLE
+        settings.ENCLAVE_LDAP_TIMEOUT_SECONDS = 1
+        started = time.perf_counter()
+        with caplog.at_level(logging.ERROR, logger="accounts.ldap"):
+            _browser, page, status = sign_in("erin")
+        waited = time.perf_counter() - started
+    assert status == 200 and "The company directory cannot be reached" in page
+    assert "cannot be reached" in caplog.text
+    assert waited < 5
 
 
 @pytest.mark.parametrize(

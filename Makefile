@@ -9,7 +9,7 @@ export CMAKE_BUILD_PARALLEL_LEVEL ?= 2
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test lint migrate demo db-stop model test-model catalogs browser identity-servers
+.PHONY: install run test lint migrate demo db-stop model test-model catalogs browser identity-servers ldap
 
 install: $(VENV)/.installed
 
@@ -33,7 +33,9 @@ $(VENV)/.test-model: $(VENV)/.installed
 	touch $@
 
 # Re-installs when pyproject.toml changes. torch is pinned to the CPU build in pyproject.toml.
-$(VENV)/.installed: pyproject.toml
+# python-ldap compiles against OpenLDAP's headers, so those come first (order-only: installing
+# them does not make pip run again).
+$(VENV)/.installed: pyproject.toml | ldap
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --disable-pip-version-check -q -e ".[dev]"
 	touch $@
@@ -60,6 +62,14 @@ $(OIDC_PROVIDER)/node_modules/.installed: $(OIDC_PROVIDER)/package-lock.json
 		{ echo "The single sign-on tests need Node.js 20 or later; this is $$(node --version)."; exit 1; }
 	cd $(OIDC_PROVIDER) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# OpenLDAP's client headers for python-ldap, and slapd with ldap-utils, which the LDAP sign-in
+# tests start as a real directory server, each its own on a free port (tests/accounts/ldap_server.py).
+# On a machine with systemd, Debian also starts its own slapd (port 389, an empty dc=nodomain
+# directory) that nothing here uses: `systemctl disable --now slapd` stops it.
+LDAP_PACKAGES := libldap2-dev libsasl2-dev slapd ldap-utils
+ldap:
+	dpkg -s $(LDAP_PACKAGES) >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(LDAP_PACKAGES) >/dev/null)
 
 migrate: catalogs
 	$(MANAGE) migrate --no-input

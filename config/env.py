@@ -133,3 +133,39 @@ def parse_database_url(name: str, raw: str) -> DatabaseUrl:
         name=db_name,
         options=query,
     )
+
+
+def ldap_urls(name: str, raw: str) -> str:
+    """One or more ldap:// or ldaps:// URLs separated by spaces (OpenLDAP tries them in turn); "" is off."""
+    urls = raw.split()
+    for url in urls:
+        parts = urlsplit(url)
+        if parts.scheme not in {"ldap", "ldaps"} or not parts.hostname:
+            raise ImproperlyConfigured(f"{name}: {url!r} is not an ldap://host or ldaps://host URL")
+        try:
+            parts.port  # noqa: B018 (urlsplit checks the port only when asked for it)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {url!r} has an invalid port") from None
+    return " ".join(urls)
+
+
+def ldap_filter(name: str, raw: str, *, placeholder: bool = False) -> str:
+    """An LDAP search filter in parentheses; with ``placeholder``, one that names %(user)s.
+
+    django-auth-ldap fills filters in with Python's % operator, so a literal % must be written %%.
+    """
+    value = raw.strip()
+    depth = 0
+    for char in value:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if not (value.startswith("(") and value.endswith(")")) or depth != 0:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an LDAP filter in balanced parentheses, e.g. (uid=%(user)s)")
+    if placeholder and "%(user)s" not in value:
+        raise ImproperlyConfigured(f"{name}={raw!r} must contain %(user)s where the typed username goes")
+    try:
+        value % ({"user": "x"} if placeholder else ())  # only whether it formats
+    except (TypeError, ValueError, KeyError):
+        raise ImproperlyConfigured(f"{name}={raw!r}: write a literal % as %%") from None
+    return value

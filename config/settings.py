@@ -9,7 +9,18 @@ from django.core.exceptions import ImproperlyConfigured
 
 from accounts.claims import GroupFilter
 from config import embedded_broker, embedded_db
-from config.env import env_bool, env_choice, env_float, env_int, env_list, env_path, env_str, parse_database_url
+from config.env import (
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_list,
+    env_path,
+    env_str,
+    ldap_filter,
+    ldap_urls,
+    parse_database_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = env_path("ENCLAVE_DATA_DIR", BASE_DIR / "var")
@@ -244,15 +255,61 @@ AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "chat"
 LOGOUT_REDIRECT_URL = "login"
+# Local passwords first: the break-glass admin signs in without the directory being asked (or
+# being up). A directory's people have no local password and go straight on to LDAP. The OIDC
+# backend signs people in through the company's identity provider (accounts/oidc.py) and does
+# nothing while ENCLAVE_OIDC_ISSUER is empty.
+AUTHENTICATION_BACKENDS = ["accounts.backends.LocalPasswordBackend", "accounts.oidc.OIDCBackend"]
+
+# --- LDAP / Active Directory sign-in (accounts/ldap.py; README "LDAP / Active Directory") ------
+# Empty URL: LDAP is off and nothing about sign-in changes. Several URLs, separated by spaces, are
+# tried in turn (OpenLDAP's failover).
+ENCLAVE_LDAP_URL = ldap_urls("ENCLAVE_LDAP_URL", env_str("ENCLAVE_LDAP_URL", "") or "")
+ENCLAVE_LDAP_START_TLS = env_bool("ENCLAVE_LDAP_START_TLS", False)
+ENCLAVE_LDAP_CA_FILE = env_str("ENCLAVE_LDAP_CA_FILE", "") or ""
+ENCLAVE_LDAP_TLS_VERIFY = env_bool("ENCLAVE_LDAP_TLS_VERIFY", True)
+ENCLAVE_LDAP_TIMEOUT_SECONDS = env_int("ENCLAVE_LDAP_TIMEOUT_SECONDS", 5, minimum=1, maximum=120)
+# The search account that finds people and reads their groups; empty: an anonymous search.
+ENCLAVE_LDAP_BIND_DN = env_str("ENCLAVE_LDAP_BIND_DN", "") or ""
+ENCLAVE_LDAP_BIND_PASSWORD = env_str("ENCLAVE_LDAP_BIND_PASSWORD", "") or ""
+ENCLAVE_LDAP_USER_SEARCH_BASE = env_str("ENCLAVE_LDAP_USER_SEARCH_BASE", "") or ""
+ENCLAVE_LDAP_USER_FILTER = ldap_filter(
+    "ENCLAVE_LDAP_USER_FILTER", env_str("ENCLAVE_LDAP_USER_FILTER", "") or "(uid=%(user)s)", placeholder=True
+)
+ENCLAVE_LDAP_GROUP_SEARCH_BASE = env_str("ENCLAVE_LDAP_GROUP_SEARCH_BASE", "") or ENCLAVE_LDAP_USER_SEARCH_BASE
+# member: groupOfNames with nested groups (OpenLDAP); memberof: the person's memberOf attribute;
+# ad-nested: Active Directory's in-chain rule, every level of nesting in one search.
+ENCLAVE_LDAP_GROUP_TYPE = env_choice("ENCLAVE_LDAP_GROUP_TYPE", "member", ("member", "memberof", "ad-nested"))
+ENCLAVE_LDAP_GROUP_FILTER = ldap_filter(
+    "ENCLAVE_LDAP_GROUP_FILTER",
+    env_str("ENCLAVE_LDAP_GROUP_FILTER", "")
+    or ("(objectClass=group)" if ENCLAVE_LDAP_GROUP_TYPE == "ad-nested" else "(objectClass=groupOfNames)"),
+)
+# Which directory groups become Enclave groups: names, or prefixes ending in *; "*" is all of them.
+ENCLAVE_LDAP_GROUPS = env_list("ENCLAVE_LDAP_GROUPS", ["*"])
+# Members of these directory groups (nested membership counts) are knowledge admins, and others
+# are not; empty: the directory leaves roles to the console.
+ENCLAVE_LDAP_ADMIN_GROUPS = env_list("ENCLAVE_LDAP_ADMIN_GROUPS", [])
+if ENCLAVE_LDAP_URL:
+    if ENCLAVE_LDAP_START_TLS and "ldaps://" in ENCLAVE_LDAP_URL:
+        raise ImproperlyConfigured(
+            "ENCLAVE_LDAP_START_TLS is for ldap:// URLs; an ldaps:// connection is encrypted from the start"
+        )
+    if not ENCLAVE_LDAP_USER_SEARCH_BASE:
+        raise ImproperlyConfigured(
+            "ENCLAVE_LDAP_URL is set, so ENCLAVE_LDAP_USER_SEARCH_BASE must say where people are "
+            "(e.g. ou=people,dc=example,dc=com)"
+        )
+    if ENCLAVE_LDAP_CA_FILE and not Path(ENCLAVE_LDAP_CA_FILE).is_file():
+        raise ImproperlyConfigured(f"ENCLAVE_LDAP_CA_FILE={ENCLAVE_LDAP_CA_FILE!r} is not a readable file")
+    AUTHENTICATION_BACKENDS.append("accounts.ldap.LDAPDirectoryBackend")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Passwords are checked by the first backend; the second signs people in through the company's
-# identity provider (accounts/oidc.py) and does nothing while ENCLAVE_OIDC_ISSUER is empty.
-AUTHENTICATION_BACKENDS = ["accounts.backends.PasswordBackend", "accounts.oidc.OIDCBackend"]
 # "all": anyone with a local password may use it. "admins-only": only local superusers and
 # knowledge admins (the break-glass accounts); everyone else signs in with single sign-on.
 ENCLAVE_LOCAL_PASSWORDS = env_choice("ENCLAVE_LOCAL_PASSWORDS", "all", ("all", "admins-only"))

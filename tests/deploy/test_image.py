@@ -164,6 +164,7 @@ def test_runtime_image_runs_offline_as_uid_10001_through_the_entrypoint() -> Non
     assert 'ENTRYPOINT ["/app/deploy/entrypoint.sh"]' in runtime
     assert 'CMD ["python", "/app/deploy/healthcheck.py"]' in runtime
     assert "libgomp1" in runtime  # llama.cpp's OpenMP; without it the model does not load
+    assert "libldap-2.5-0" in runtime  # python-ldap's OpenLDAP library; without it LDAP sign-in cannot load
 
 
 def test_build_steps_run_on_the_build_context(tmp_path: Path) -> None:

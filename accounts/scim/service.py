@@ -18,7 +18,7 @@ from scim2_models import (
 from scim2_server.responses import ScimResponse
 from scim2_server.service import ScimService
 
-from accounts.scim.patches import user_patch_for_enclave
+from accounts.scim.patches import group_patch_for_enclave, user_patch_for_enclave
 from accounts.scim.schemas import PROVIDER, PUBLISHED
 
 
@@ -31,6 +31,8 @@ class EnclaveScimService(ScimService):
     def read_patch(self, resource_type: ResourceType, body: bytes, content_type: str | None) -> PatchOp[Any]:
         if resource_type.name == "User":
             body = user_patch_for_enclave(body)
+        elif resource_type.name == "Group":
+            body = group_patch_for_enclave(body)
         return super().read_patch(resource_type, body, content_type)
 
     def patch_response(

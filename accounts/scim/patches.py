@@ -29,7 +29,7 @@ from accounts.scim.schemas import KEPT_USER_ATTRIBUTES
 
 _CORE_USER = str(User.__schema__)
 _ENTERPRISE = str(EnterpriseUser.__schema__)
-_STANDARD = {attribute.name.lower() for attribute in User.to_schema().attributes or []}
+_STANDARD = {str(attribute.name).lower() for attribute in User.to_schema().attributes or []}
 _KEPT = {name.lower() for name in KEPT_USER_ATTRIBUTES} | {"externalid", "id", "schemas", "meta"}
 _NOT_KEPT = _STANDARD - _KEPT
 _WORK_EMAIL = re.compile(r'^emails\[\s*type\s+eq\s+"(?P<type>[^"]*)"\s*\]\.value$', re.IGNORECASE)

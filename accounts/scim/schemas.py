@@ -13,7 +13,6 @@ A password sent by a directory is never stored: directory users sign in through 
 from __future__ import annotations
 
 from scim2_models import (
-    Attribute,
     AuthenticationScheme,
     Bulk,
     ChangePassword,
@@ -70,7 +69,7 @@ PROVIDER = ScimProvider(models=[User, EnterpriseUser, Group], resource_types=[US
 # Where Enclave's attribute differs from the standard's, the published schema says how: every
 # Enclave user is active or not, so ``active`` is always there and cannot be removed (a creation
 # without it still makes an active user).
-DIFFERENCES = {("active", None): {"required": Required.true}}
+DIFFERENCES = {"active": {"required": Required.true}}
 
 
 def _kept(schema: Schema, kept: dict[str, set[str] | None]) -> Schema:
@@ -80,15 +79,10 @@ def _kept(schema: Schema, kept: dict[str, set[str] | None]) -> Schema:
             continue
         subs = kept[attribute.name]
         if subs is not None:
-            chosen = [_as_enclave(sub, attribute.name) for sub in attribute.sub_attributes or [] if sub.name in subs]
+            chosen = [sub for sub in attribute.sub_attributes or [] if sub.name in subs]
             attribute = attribute.model_copy(update={"sub_attributes": chosen})
-        attributes.append(_as_enclave(attribute, None))
+        attributes.append(attribute.model_copy(update=DIFFERENCES.get(str(attribute.name), {})))
     return schema.model_copy(update={"attributes": attributes})
-
-
-def _as_enclave(attribute: Attribute, parent: str | None) -> Attribute:
-    key = (parent, attribute.name) if parent else (attribute.name, None)
-    return attribute.model_copy(update=DIFFERENCES.get(key, {}))
 
 
 def _published() -> ScimProvider:

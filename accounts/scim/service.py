@@ -69,7 +69,7 @@ class EnclaveScimService(ScimService):
 
 
 def _listed(items: list[ResourceType] | list[Schema], location: str, kind: type) -> ScimResponse:
-    located = [EnclaveScimService.locate(item, f"{location}/{item.id}") for item in items]
+    located = [EnclaveScimService.locate(item, f"{location}/{item.id}") for item in items]  # type: ignore[type-var]
     response = ListResponse[kind](  # type: ignore[valid-type]
         total_results=len(located), items_per_page=len(located), start_index=1, resources=located
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import Group as DjangoGroup
 from django.db.models import Prefetch, QuerySet
@@ -78,10 +78,11 @@ class EnclaveStorage(ScimStorage):
         if len(resource_types) != 1:
             raise NotImplementedException(detail="Search /Users or /Groups; Enclave does not search both at once.")
         resource_type = resource_types[0]
-        links = _links(resource_type.name)
+        kind = _kind(resource_type)
+        links = _links(kind)
         if search_request.filter is not None:
-            fields = USER_FIELDS if resource_type.name == USERS else GROUP_FIELDS
-            query = filter_query(search_request.filter.ast, fields, f"{resource_type.name}s")
+            fields = USER_FIELDS if kind == USERS else GROUP_FIELDS
+            query = filter_query(search_request.filter.ast, fields, f"{kind}s")
             links = links.filter(query.q)
             if query.distinct:
                 links = links.distinct()
@@ -96,24 +97,24 @@ class EnclaveStorage(ScimStorage):
             key = uuid.UUID(resource_id)
         except ValueError:
             key = None
-        links = _links(resource_type.name)
+        kind = _kind(resource_type)
+        links = _links(kind)
         if self.lock:
             links = links.select_for_update(of=("self",))
         link = links.filter(pk=key).first() if key is not None else None
         if link is None:
-            raise NotFoundException(detail=f"No {resource_type.name.lower()} has the SCIM id {resource_id!r}.")
+            raise NotFoundException(detail=f"No {kind.lower()} has the SCIM id {resource_id!r}.")
         return link
 
     def _resource(self, resource_type: ResourceType, link: ScimLink) -> Resource[Any]:
-        model = PROVIDER.model_for(resource_type)
-        assert model is not None
+        model = cast(type[Resource[Any]], PROVIDER.model_for(resource_type))
         meta = Meta(
             resource_type=resource_type.name,
             created=link.created_at,
             last_modified=link.modified_at,
             version=f'W/"{int(link.modified_at.timestamp() * 1_000_000)}"',
         )
-        common = {"id": str(link.pk), "external_id": link.external_id or None, "meta": meta}
+        common: dict[str, Any] = {"id": str(link.pk), "external_id": link.external_id or None, "meta": meta}
         if link.user is not None:
             return model(**common, **_user_attributes(link))
         assert link.group is not None
@@ -123,7 +124,7 @@ class EnclaveStorage(ScimStorage):
 
     def create(self, resource_type: ResourceType, resource: Resource[Any]) -> Resource[Any]:
         link_id = uuid.uuid4()
-        if resource_type.name == USERS:
+        if _kind(resource_type) == USERS:
             link = ScimLink(pk=link_id, user=_user_create(resource, link_id))
         else:
             link = ScimLink(pk=link_id, group=_group_create(resource, link_id))
@@ -135,13 +136,14 @@ class EnclaveStorage(ScimStorage):
         self, resource_type: ResourceType, resource: Resource[Any], *, expected_version: str | None = None
     ) -> Resource[Any]:
         link = self._link(resource_type, str(resource.id))
+        state: Any = resource  # a User or a Group: the link says which
         with _conflicts_in_words():
             if link.user is not None:
-                directory_person_update(user=link.user, person=_person(resource, link.pk, active=resource.active))
+                directory_person_update(user=link.user, person=_person(state, link.pk, active=state.active))
             else:
                 assert link.group is not None
-                _group_sync(resource, link.pk, group=link.group)
-        _link_fields(link, resource)
+                _group_sync(state, link.pk, group=link.group)
+        _link_fields(link, state)
         link.save()
         return self.get(resource_type, str(link.pk))
 
@@ -158,6 +160,10 @@ class EnclaveStorage(ScimStorage):
                 directory_group_delete(group=link.group, origin=Origin.SCIM)  # the link goes with the group
 
 
+def _kind(resource_type: ResourceType) -> str:
+    return USERS if resource_type.name == USERS else GROUPS
+
+
 def _links(name: str) -> QuerySet[ScimLink]:
     if name == USERS:
         groups = Prefetch("user__groups", queryset=DjangoGroup.objects.select_related("scim_link").order_by("name"))
@@ -172,7 +178,7 @@ def _user_attributes(link: ScimLink) -> dict[str, Any]:
     name = Name(given_name=user.first_name or None, family_name=user.last_name or None)
     groups = [
         GroupMembership(
-            value=str(group.scim_link.pk), ref=f"Groups/{group.scim_link.pk}", display=group.name, type="direct"
+            value=str(group.scim_link.pk), ref=_ref("Groups", group.scim_link), display=group.name, type="direct"
         )
         for group in user.groups.all()
         if hasattr(group, "scim_link")  # the groups SCIM created or took over; Enclave's own are not its business
@@ -181,16 +187,23 @@ def _user_attributes(link: ScimLink) -> dict[str, Any]:
         "user_name": user.username,
         "name": name if (user.first_name or user.last_name) else None,
         "active": user.is_active,
-        "emails": [Email(value=user.email, type=link.email_type or None, primary=link.email_primary)]
-        if user.email
-        else None,
+        "emails": [Email(value=user.email, type=_email_type(link), primary=link.email_primary)] if user.email else None,
         "groups": groups or None,
     }
 
 
+def _ref(endpoint: str, link: ScimLink) -> Any:
+    """A reference relative to the SCIM root; scim2-server makes it the full URL."""
+    return f"{endpoint}/{link.pk}"
+
+
+def _email_type(link: ScimLink) -> Email.Type | None:
+    return Email.Type(link.email_type) if link.email_type else None
+
+
 def _group_attributes(group: DjangoGroup) -> dict[str, Any]:
     members = [
-        GroupMember(value=str(user.scim_link.pk), ref=f"Users/{user.scim_link.pk}", type="User")
+        GroupMember(value=str(user.scim_link.pk), ref=_ref("Users", user.scim_link), type="User")
         for user in group.user_set.all()
         if hasattr(user, "scim_link")
     ]

@@ -224,6 +224,15 @@ def test_a_person_deleted_and_provisioned_again_comes_back_with_only_what_the_di
     assert frank.origin == Origin.SCIM and list(frank.groups.all()) == []
 
 
+def test_a_delete_alone_signs_the_person_out_and_refuses_their_token(scim: Scim, corpus: Corpus) -> None:
+    gid = scim.post("Users", {"schemas": [USER_SCHEMA], "userName": "gus", "active": True}).body["id"]
+    gus = person_using_enclave(gid, corpus)
+    assert gus.api.get("/api/v1/search?q=chunk").status_code == 200 and gus.browser.get("/").status_code == 200
+    assert scim.delete(f"Users/{gid}").status == 204
+    assert gus.api.get("/api/v1/search?q=chunk").status_code == 401
+    assert gus.browser.get("/").status_code == 302
+
+
 def test_a_scim_round_trip_is_quick(scim: Scim, corpus: Corpus) -> None:
     """Create a user and add them to a group, as a directory's assignment does; measured."""
     hr = scim.post("Groups", {"schemas": [GROUP_SCHEMA], "displayName": "hr"}).body["id"]

@@ -251,8 +251,9 @@ def _user_create(resource: Any, link_id: uuid.UUID) -> User:
     # A new person is active unless the directory says otherwise; that also brings back someone
     # SCIM deleted before (a DELETE only deactivates), once the directory creates them again.
     person = _person(resource, link_id, active=True if resource.active is None else resource.active)
-    existing = User.objects.filter(username=person.username).select_related("scim_link").first()
-    if existing is not None and hasattr(existing, "scim_link"):
+    # userName is unique without regard to case in SCIM (RFC 7643 §4.1.1), so "Dana" is "dana".
+    existing = User.objects.filter(username__iexact=person.username, scim_link__isnull=False).first()
+    if existing is not None:
         raise UniquenessException(
             detail=f"A user with userName '{person.username}' exists (id {existing.scim_link.pk})."
         )

@@ -137,6 +137,7 @@ def test_unknown_ids_get_404(scim: Scim) -> None:
 def test_conflicts_get_409_and_change_nothing(scim: Scim, people: People) -> None:
     dana = user(scim, "dana")
     assert "dana" in refused(scim.post("Users", {"schemas": [USER_SCHEMA], "userName": "dana"}), 409, "uniqueness")
+    assert refused(scim.post("Users", {"schemas": [USER_SCHEMA], "userName": "DANA"}), 409, "uniqueness")
     erin = user(scim, "erin")
     renamed = scim.patch(f"Users/{erin['id']}", [{"op": "replace", "path": "userName", "value": "dana"}])
     assert "already has" in refused(renamed, 409)

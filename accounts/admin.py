@@ -143,4 +143,5 @@ class PermissionChangeAdmin(KnowledgeAdminOnly, admin.ModelAdmin):
         return False
 
 
+import accounts.scim.admin  # noqa: E402 - registers the SCIM tokens' admin (accounts/scim/admin.py)
 import accounts.token_admin  # noqa: E402, F401 - registers the API tokens' admin (accounts/token_admin.py)

@@ -49,13 +49,34 @@ class DirectoryPerson:
     groups: Sequence[str] | None = None  # the names of the directory groups they belong to
     knowledge_admin: bool | None = None
     active: bool | None = None  # SCIM says; a sign-in does not (see the module docstring)
+    # A sign-in's claims may leave a field out, so an empty one leaves the user's alone; SCIM sends
+    # the whole person, so there an empty email or name clears the user's.
+    empty_clears: bool = False
 
 
 @transaction.atomic
 def directory_person_sync(person: DirectoryPerson) -> User:
     """Create or update the user the directory describes, and bring their directory groups in line."""
-    actor = DirectoryActor(Origin(person.origin))
     user = _person_user(person)
+    _person_apply(user, person)
+    return user
+
+
+@transaction.atomic
+def directory_person_update(*, user: User, person: DirectoryPerson) -> User:
+    """Apply what the directory says to a user it already knows by its own handle (a SCIM resource
+    id), so a rename there renames this user, whatever the directory's id or origin on the user."""
+    _refuse_break_glass(user, person.username)
+    if person.username != user.username and User.objects.filter(username=person.username).exists():
+        raise DirectoryConflict(
+            f"The directory renamed a person to '{person.username}', a name another Enclave user already has."
+        )
+    _person_apply(user, person)
+    return user
+
+
+def _person_apply(user: User, person: DirectoryPerson) -> None:
+    actor = DirectoryActor(Origin(person.origin))
     _person_fields_apply(user, person)
     if person.knowledge_admin is not None:
         role = Role.KNOWLEDGE_ADMIN if person.knowledge_admin else Role.STAFF
@@ -64,7 +85,6 @@ def directory_person_sync(person: DirectoryPerson) -> User:
         user_activation_set(user=user, active=person.active, acting_user=actor)
     if person.groups is not None:
         _memberships_bring_in_line(user, person.origin, person.groups, actor)
-    return user
 
 
 @transaction.atomic
@@ -90,8 +110,12 @@ def directory_group_delete(*, group: Group, origin: Origin) -> None:
 @transaction.atomic
 def directory_person_remove(*, user: User, origin: Origin) -> None:
     """The directory deleted the person. They are deactivated, not deleted, so that the permission
-    trail and their conversations keep a name; their sessions end at once."""
-    user_activation_set(user=user, active=False, acting_user=DirectoryActor(origin))
+    trail and their conversations keep a name; their sessions end at once. They leave the
+    directory's groups too, so that if it creates them again they get only what it then gives."""
+    _refuse_break_glass(user, user.username)
+    actor = DirectoryActor(origin)
+    user_activation_set(user=user, active=False, acting_user=actor)
+    _memberships_bring_in_line(user, origin, [], actor)
 
 
 def _person_user(person: DirectoryPerson) -> User:
@@ -109,12 +133,16 @@ def _person_user(person: DirectoryPerson) -> User:
             f"The directory renamed a person to '{person.username}', a name another Enclave user already has."
         )
     user = found[0]
+    _refuse_break_glass(user, person.username)
+    return user
+
+
+def _refuse_break_glass(user: User, username: str) -> None:
     if user.is_superuser and user.origin == Origin.LOCAL:
         raise DirectoryConflict(
-            f"The directory describes '{person.username}', who is a local superuser in Enclave; "
+            f"The directory describes '{username}', who is a local superuser in Enclave; "
             "the break-glass account is never taken over by a directory."
         )
-    return user
 
 
 def _person_fields_apply(user: User, person: DirectoryPerson) -> None:
@@ -127,7 +155,7 @@ def _person_fields_apply(user: User, person: DirectoryPerson) -> None:
         user.external_id = person.external_id
     user.username = person.username
     for field in ("email", "first_name", "last_name"):
-        if getattr(person, field):
+        if getattr(person, field) or person.empty_clears:
             setattr(user, field, getattr(person, field))
     user.directory_synced_at = timezone.now()
     user.save()

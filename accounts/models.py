@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser, Group
@@ -165,3 +166,63 @@ class PermissionChange(models.Model):
     def __str__(self) -> str:
         when = f"{self.changed_at:%Y-%m-%d %H:%M}"
         return f"{when} {self.changed_by_name}: {self.get_action_display()} {self.who} {self.what}".strip()
+
+
+class ScimLink(models.Model):
+    """A user or group that the company's SCIM client created or took over, under its SCIM id.
+
+    The row is what makes a user or group a SCIM resource: the SCIM endpoint reads and writes only
+    those it links, and a SCIM DELETE removes the link (the user stays, deactivated, so the trail and
+    their conversations keep a name; the endpoint then answers 404 for that id, as RFC 7644 §3.6 asks).
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.OneToOneField(User, null=True, blank=True, on_delete=models.CASCADE, related_name="scim_link")
+    group = models.OneToOneField(Group, null=True, blank=True, on_delete=models.CASCADE, related_name="scim_link")
+    # The client's own id for the resource (SCIM ``externalId``: Okta's user id, Entra's object id).
+    external_id = models.CharField(max_length=255, blank=True)
+    # How the client labels the user's address ("work", primary): kept so that Entra's
+    # ``emails[type eq "work"].value`` finds the address it wrote.
+    email_type = models.CharField(max_length=16, blank=True)
+    email_primary = models.BooleanField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "SCIM link"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True) | Q(user__isnull=True, group__isnull=False),
+                name="scim_link_user_or_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"SCIM {self.id} → {self.user or self.group}"
+
+
+class ScimToken(models.Model):
+    """The bearer token a company directory's SCIM client (Okta, Entra ID) provisions with.
+
+    Like API tokens, only its sha256 is kept and it is shown once. It belongs to no user: it acts as
+    the directory. Each request it makes is noted on it (the last one only, one UPDATE per request),
+    so the console can show whether provisioning works.
+    """
+
+    name = models.CharField(max_length=100, help_text="Which directory uses it, e.g. okta")
+    prefix = models.CharField(max_length=16, editable=False, help_text="The token's first characters, to recognise it")
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_request_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_request = models.CharField(max_length=300, blank=True, editable=False, help_text="Method and path")
+    last_status = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    last_result = models.CharField(max_length=300, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "SCIM token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

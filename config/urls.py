@@ -14,5 +14,6 @@ urlpatterns = [
     path("api/", include("config.api_urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
+    path("scim/v2/", include("accounts.scim.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -18,6 +18,7 @@ from accounts.directory import (
     directory_group_sync,
     directory_person_remove,
     directory_person_sync,
+    directory_person_update,
 )
 from accounts.models import Origin, PermissionChange, Role, User
 from core.rls import acting_as
@@ -129,3 +130,54 @@ def test_the_console_says_where_users_and_groups_come_from(people: People) -> No
     admin.force_login(people.admin)
     assert "Single sign-on (OIDC)" in admin.get("/admin/auth/group/").content.decode()
     assert "Single sign-on (OIDC)" in admin.get("/admin/accounts/user/?origin=oidc").content.decode()
+
+
+def scim_person(username: str = "dana", **fields: Any) -> DirectoryPerson:
+    return DirectoryPerson(origin=Origin.SCIM, external_id="scim-1", username=username, **fields)
+
+
+def test_an_update_by_the_directorys_handle_renames_whatever_the_users_origin(people: People) -> None:
+    signed_in = directory_person_sync(oidc_person("dana"))  # an OIDC user: their external_id is the sub
+    renamed = directory_person_update(user=signed_in, person=scim_person("dana.scully", email="d@example.com"))
+    assert (renamed.pk, renamed.username, renamed.email) == (signed_in.pk, "dana.scully", "d@example.com")
+    assert User.objects.filter(username__startswith="dana").count() == 1
+    assert (renamed.origin, renamed.external_id) == (Origin.OIDC, "sub-dana")  # the other directory's id stays
+
+
+def test_an_update_onto_a_taken_name_or_the_break_glass_account_is_refused(people: People) -> None:
+    dana = directory_person_sync(scim_person())
+    with pytest.raises(DirectoryConflict, match="another Enclave user already has"):
+        directory_person_update(user=dana, person=scim_person("bob"))
+    root = UserFactory.create(username="root", is_superuser=True)
+    with pytest.raises(DirectoryConflict, match="break-glass"):
+        directory_person_update(user=root, person=scim_person("root", active=False))
+    assert User.objects.get(username="root").is_active
+
+
+def test_a_directory_that_sends_the_whole_person_clears_what_it_leaves_empty(people: People) -> None:
+    directory_person_sync(scim_person(email="d@example.com", first_name="Dana"))
+    assert directory_person_sync(scim_person()).email == "d@example.com"  # a sign-in's missing claim
+    cleared = directory_person_sync(scim_person(empty_clears=True))
+    assert (cleared.email, cleared.first_name) == ("", "")
+
+
+def test_a_person_the_directory_deletes_leaves_its_groups_and_keeps_enclaves(people: People, corpus: Corpus) -> None:
+    group = directory_group_sync(origin=Origin.SCIM, name="hr", external_id="g1", members=[people.bob])
+    local = Group.objects.create(name="project-x")
+    people.bob.groups.add(local)
+    directory_person_remove(user=people.bob, origin=Origin.SCIM)
+    bob = User.objects.get(pk=people.bob.pk)
+    assert not bob.is_active and list(bob.groups.all()) == [local]
+    assert list(group.user_set.all()) == []
+    trail = PermissionChange.objects.filter(who="user bob", changed_by_name="directory (SCIM provisioning)")
+    assert {entry.action for entry in trail} >= {
+        PermissionChange.Action.USER_DEACTIVATED,
+        PermissionChange.Action.MEMBER_REMOVED,
+    }
+
+
+def test_the_directory_cannot_delete_the_break_glass_superuser(people: People) -> None:
+    root = UserFactory.create(username="root", is_superuser=True)
+    with pytest.raises(DirectoryConflict, match="break-glass"):
+        directory_person_remove(user=root, origin=Origin.SCIM)
+    assert User.objects.get(username="root").is_active

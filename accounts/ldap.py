@@ -313,6 +313,28 @@ def directory_unavailable(error: ldap.LDAPError) -> DirectoryUnavailable:
     return DirectoryUnavailable(f"{urls} answered {type(error).__name__} ({said})", MISCONFIGURED)
 
 
+def directory_check() -> str:
+    """Ask the directory what a sign-in asks first: connect (with StartTLS if set), bind as the search
+    account, and find the user and group search bases. Says what it saw; DirectoryUnavailable with
+    the setting to fix otherwise (the same words a refused sign-in logs)."""
+    options = auth_ldap_settings()
+    try:
+        connection = ldap.initialize(settings.ENCLAVE_LDAP_URL)
+        for option, value in options["CONNECTION_OPTIONS"].items():
+            connection.set_option(option, value)
+        if settings.ENCLAVE_LDAP_START_TLS:
+            connection.start_tls_s()
+        connection.simple_bind_s(settings.ENCLAVE_LDAP_BIND_DN, settings.ENCLAVE_LDAP_BIND_PASSWORD)
+        for base in {settings.ENCLAVE_LDAP_USER_SEARCH_BASE, settings.ENCLAVE_LDAP_GROUP_SEARCH_BASE} - {""}:
+            connection.search_s(base, ldap.SCOPE_BASE, attrlist=["1.1"])
+        connection.unbind_s()
+    except ldap.LDAPError as exc:
+        raise directory_unavailable(exc) from exc
+    account = settings.ENCLAVE_LDAP_BIND_DN or "an anonymous search"
+    tls = " with StartTLS" if settings.ENCLAVE_LDAP_START_TLS else ""
+    return f"{settings.ENCLAVE_LDAP_URL} answers{tls}; {account} can search {settings.ENCLAVE_LDAP_USER_SEARCH_BASE}"
+
+
 def _is_tls_refusal(error: ldap.LDAPError) -> bool:
     # A server without TLS answers the StartTLS request with a protocol or unavailable error.
     return isinstance(error, ldap.PROTOCOL_ERROR | ldap.UNAVAILABLE | ldap.CONFIDENTIALITY_REQUIRED)

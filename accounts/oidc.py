@@ -104,6 +104,11 @@ def provider_metadata() -> dict[str, Any]:
         return _discovered[issuer]
 
 
+def provider_discover() -> dict[str, Any]:
+    """The provider's discovery document fetched now, not the kept one: whether it answers today."""
+    return _discover(settings.ENCLAVE_OIDC_ISSUER)
+
+
 def provider_metadata_forget() -> None:
     """Drop the kept discovery documents (a test's provider on a new port, say)."""
     _discovered.clear()

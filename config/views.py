@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from accounts.identity import ldap_way_in, oidc_way_in, origin_counts, scim_status, scim_way_in
 from config.health import (
     database_probe,
     models_probe,
@@ -54,6 +55,23 @@ def health_page(request: HttpRequest) -> TemplateResponse:
         "questions_last_day": questions_last_day(fetched_by=request.user),
     }
     return TemplateResponse(request, "admin/health.html", context)
+
+
+def identity_page(request: HttpRequest) -> TemplateResponse:
+    """The console's identity page: which ways in are configured and answer, the last SCIM request,
+    and who comes from where (wrapped in admin_view in urls.py: knowledge admins only)."""
+    from django.contrib import admin
+
+    scim = scim_status()
+    context = {
+        **admin.site.each_context(request),
+        "title": "Identity",
+        "ways_in": [oidc_way_in(), ldap_way_in(), scim_way_in(scim)],
+        "scim": scim,
+        "origins": origin_counts(),
+        "local_passwords": settings.ENCLAVE_LOCAL_PASSWORDS,
+    }
+    return TemplateResponse(request, "admin/identity.html", context)
 
 
 @never_cache

@@ -15,7 +15,7 @@ from knowledge.services.grants import grant_create
 from tests.factories import ChunkFactory, DocumentFactory, GroupFactory, SourceFactory, UserFactory
 from tests.knowledge.helpers import folder_source, sync_inline
 
-pytest_plugins = ["tests.worker"]
+pytest_plugins = ["tests.worker", "tests.accounts.ldap_fixtures"]
 
 
 @pytest.fixture(scope="session")

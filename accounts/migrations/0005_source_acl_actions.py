@@ -4,15 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0004_directory_origin'),
+        ("accounts", "0004_directory_origin"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='permissionchange',
-            name='action',
-            field=models.CharField(choices=[('grant_added', 'Grant added'), ('grant_removed', 'Grant removed'), ('all_staff_on', 'Made visible to all staff'), ('all_staff_off', 'No longer visible to all staff'), ('member_added', 'Added to group'), ('member_removed', 'Removed from group'), ('role_changed', 'Role changed'), ('user_activated', 'User activated'), ('user_deactivated', 'User deactivated'), ('acl_changed', "Source's ACL changed"), ('permissions_from_changed', "Where a source's permissions come from changed")], max_length=32),
+            model_name="permissionchange",
+            name="action",
+            field=models.CharField(
+                choices=[
+                    ("grant_added", "Grant added"),
+                    ("grant_removed", "Grant removed"),
+                    ("all_staff_on", "Made visible to all staff"),
+                    ("all_staff_off", "No longer visible to all staff"),
+                    ("member_added", "Added to group"),
+                    ("member_removed", "Removed from group"),
+                    ("role_changed", "Role changed"),
+                    ("user_activated", "User activated"),
+                    ("user_deactivated", "User deactivated"),
+                    ("acl_changed", "Source's ACL changed"),
+                    ("permissions_from_changed", "Where a source's permissions come from changed"),
+                ],
+                max_length=32,
+            ),
         ),
     ]

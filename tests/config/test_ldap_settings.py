@@ -48,7 +48,11 @@ def test_with_a_url_ldap_follows_local_passwords_and_the_secret_comes_from_a_fil
     )
     assert result.returncode == 0, result.stderr
     backends, password, group_base, group_filter = json.loads(result.stdout)
-    assert backends == ["accounts.backends.LocalPasswordBackend", "accounts.oidc.OIDCBackend", "accounts.ldap.LDAPDirectoryBackend"]
+    assert backends == [
+        "accounts.backends.LocalPasswordBackend",
+        "accounts.oidc.OIDCBackend",
+        "accounts.ldap.LDAPDirectoryBackend",
+    ]
     assert (password, group_base, group_filter) == ("s3cret", "dc=corp,dc=example,dc=com", "(objectClass=group)")
 
 

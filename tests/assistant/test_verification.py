@@ -110,3 +110,14 @@ def test_chinese_numerals_and_digits_are_one_number() -> None:
 
 def test_function_words_opening_a_sentence_are_not_names() -> None:
     assert names_in("The answer is in the passage. According to it, Argentina won in Q3.") == {"argentina", "q3"}
+
+
+def test_an_answer_that_only_repeats_the_question_does_not_stand() -> None:
+    # Every word is in the quote because the question's words are: it names no answer.
+    sentence = FINAL.split(". ")[1]
+    result = claim_check(question="Who played France in the 2022 final?", answer="France [1]", passage=sentence)
+    assert not result.ok and "repeats the question" in result.reason
+    assert not check("Who played France in the 2022 final?", "France [1]", FINAL)
+    assert check("Who played France in the 2022 final?", "Argentina [1]", FINAL)
+    assert not check("阿根廷队击败了谁？", "阿根廷队 [1]", CHINESE_FINAL)
+    assert check("阿根廷队击败了谁？", "法国队 [1]", CHINESE_FINAL)

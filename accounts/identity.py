@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.db.models import Count, Q
 
 from accounts.models import DirectoryGroup, Origin, ScimToken, User
@@ -129,6 +130,4 @@ def origin_counts() -> list[OriginCount]:
 
 
 def _local_group_count() -> int:
-    from django.contrib.auth.models import Group
-
     return Group.objects.filter(directory__isnull=True).count()

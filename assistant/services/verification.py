@@ -265,15 +265,23 @@ def claim_check(
     missing = _unmet_constraints(question, passage)
     if missing:
         return Check(False, f"the question asks about {', '.join(missing)}, which the passage does not mention")
+    if _repeats_question(answer, question):
+        return Check(False, "the answer only repeats the question")
     candidates = ([quote] if quote and _occurs_in(quote, passage) else []) + _windows(sentences_of(passage))
     reasons: list[str] = []
     for window in candidates:
-        problem = _quote_problem(answer, window, min_overlap, question)
-        problem = problem or _off_question(question, window, min_question_overlap)
+        problem = _quote_problem(answer, window, min_overlap) or _off_question(question, window, min_question_overlap)
         if not problem:
             return Check(True, quote=window)
         reasons.append(problem)
     return Check(False, _most_telling(reasons) if reasons else "the passage is empty")
+
+
+def _repeats_question(answer: str, question: str) -> bool:
+    # "Who succeeded Kublai?" -> "Kublai [1]": every word is in the quote because the question's
+    # are; it names no answer at all. It does not depend on the passage, so it is asked once.
+    words = content_words(answer)
+    return bool(words) and not (words - content_words(question)) and not numbers_in(answer) - numbers_in(question)
 
 
 def _windows(sentences: list[str]) -> list[str]:
@@ -313,7 +321,7 @@ def _unmet_constraints(question: str, passage: str) -> list[str]:
     return missing
 
 
-def _quote_problem(answer: str, quote: str, min_overlap: float, question: str = "") -> str:
+def _quote_problem(answer: str, quote: str, min_overlap: float) -> str:
     """Why ``quote`` does not support ``answer``; empty when it does."""
     unsupported_numbers = numbers_in(answer) - numbers_stated_in(quote)
     if unsupported_numbers:
@@ -325,10 +333,6 @@ def _quote_problem(answer: str, quote: str, min_overlap: float, question: str = 
     words = content_words(answer)
     if not words:
         return "the answer says nothing that could be checked"
-    if question and not (words - content_words(question)) and not numbers_in(answer) - numbers_in(question):
-        # "Who succeeded Kublai?" -> "Kublai [1]": every word is in the quote because the question's
-        # are; it names no answer at all.
-        return "the answer only repeats the question"
     found = sum(word in quote_compact for word in words) / len(words)
     if found < min_overlap:
         return f"only {found:.0%} of the answer's words are in its quote"
